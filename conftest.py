@@ -1,0 +1,256 @@
+"""The test cast: two customer organisations in two regions, their people, agents, tiers.
+
+- Acme Streaming (Berlin, Enterprise 24x7): `org_admin_a` (admin), `requester_a`, `colleague_a`.
+- Globex Voice (Singapore, Standard business hours): `requester_b`.
+- Agents: `agent_ber` and `lead_ber` (Berlin L1), `agent_sg` (Singapore L1), `l2_ber` (Berlin L2);
+  `account_manager`; `superuser`.
+"""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from contracts.models import BusinessCalendar, Contract, Priority, SLATarget, SLATier
+from contracts.services import contract_create, contract_sign
+from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
+
+User = get_user_model()
+
+MON_FRI_9_17 = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(username: str, *, staff: bool = False, superuser: bool = False, **extra):
+    first, _, last = extra.pop("full_name", username.split("@")[0].replace(".", " ")).partition(" ")
+    return User.objects.create_user(
+        username=username,
+        email=extra.pop("email", username if "@" in username else f"{username}@meridian.test"),
+        password="correct-horse-battery",
+        first_name=first.title(),
+        last_name=last.title(),
+        is_staff=staff or superuser,
+        is_superuser=superuser,
+        **extra,
+    )
+
+
+def make_region(code: str, name: str, tz: str, country: str, subdivision: str = "") -> Region:
+    region = Region.objects.create(code=code, name=name, time_zone=tz)
+    BusinessCalendar.objects.create(
+        code=f"{code}-business",
+        name=f"{name} business hours",
+        time_zone=tz,
+        weekly=MON_FRI_9_17,
+        holiday_country=country,
+        holiday_subdivision=subdivision,
+        region=region,
+        hours=BusinessCalendar.Hours.BUSINESS,
+    )
+    for level in (Team.Level.L1, Team.Level.L2):
+        Team.objects.create(region=region, level=level, name=f"{name} {level.upper()}")
+    return region
+
+
+def make_tier(code: str, coverage: str, targets: dict, fee: str = "1000.00") -> SLATier:
+    tier = SLATier.objects.create(
+        code=code, name=code.title(), monthly_fee=Decimal(fee), coverage=coverage
+    )
+    for priority, (first, nxt, workaround, resolution) in targets.items():
+        SLATarget.objects.create(
+            tier=tier,
+            priority=priority,
+            first_response_minutes=first,
+            next_response_minutes=nxt,
+            workaround_minutes=workaround,
+            resolution_minutes=resolution,
+        )
+    return tier
+
+
+def make_agent(username: str, team: Team | None, role: str = Agent.Role.AGENT) -> Agent:
+    tz = team.region.time_zone if team else "Europe/Paris"
+    return Agent.objects.create(
+        user=make_user(username, staff=True), team=team, role=role, time_zone=tz
+    )
+
+
+def make_member(
+    email: str, organisation: Organisation, role: str = Member.Role.REQUESTER
+) -> Member:
+    return Member.objects.create(
+        user=make_user(email),
+        organisation=organisation,
+        role=role,
+        time_zone=organisation.home_region.time_zone,
+    )
+
+
+def sign_contract(
+    organisation: Organisation, tier: SLATier, signer: Member, starts_on: date, reference: str
+) -> Contract:
+    contract = contract_create(
+        organisation=organisation, tier=tier, starts_on=starts_on, reference=reference
+    )
+    return contract_sign(
+        contract=contract,
+        signer=signer.user,
+        now=datetime(2025, 12, 20, 10, 0, tzinfo=UTC),
+        ip="198.51.100.7",
+        user_agent="pytest",
+    )
+
+
+@pytest.fixture
+def region_ber(db) -> Region:
+    return make_region("ber", "Berlin", "Europe/Berlin", "DE", "BE")
+
+
+@pytest.fixture
+def region_sg(db) -> Region:
+    return make_region("sg", "Singapore", "Asia/Singapore", "SG")
+
+
+@pytest.fixture
+def tier_enterprise(db) -> SLATier:
+    return make_tier(
+        "enterprise",
+        SLATier.Coverage.ALWAYS,
+        {
+            Priority.P1: (10, 30, 30, 120),
+            Priority.P2: (30, 60, 120, 480),
+            Priority.P3: (120, 240, None, 1440),
+            Priority.P4: (480, 480, None, 4320),
+        },
+        fee="12000.00",
+    )
+
+
+@pytest.fixture
+def tier_standard(db) -> SLATier:
+    return make_tier(
+        "standard",
+        SLATier.Coverage.BUSINESS,
+        {
+            Priority.P2: (120, 240, None, 2880),
+            Priority.P3: (480, 480, None, 4800),
+            Priority.P4: (960, 960, None, 9600),
+        },
+        fee="1500.00",
+    )
+
+
+@pytest.fixture
+def account_manager(db) -> Agent:
+    return make_agent("am.sophie", None, Agent.Role.ACCOUNT_MANAGER)
+
+
+@pytest.fixture
+def org_a(region_ber, account_manager) -> Organisation:
+    organisation = Organisation.objects.create(
+        name="Acme Streaming",
+        slug="acme",
+        home_region=region_ber,
+        account_manager=account_manager.user,
+    )
+    EmailDomain.objects.create(organisation=organisation, domain="acme.test")
+    return organisation
+
+
+@pytest.fixture
+def org_b(region_sg, account_manager) -> Organisation:
+    organisation = Organisation.objects.create(
+        name="Globex Voice",
+        slug="globex",
+        home_region=region_sg,
+        account_manager=account_manager.user,
+    )
+    EmailDomain.objects.create(organisation=organisation, domain="globex.test")
+    return organisation
+
+
+@pytest.fixture
+def org_admin_a(org_a) -> Member:
+    return make_member("olga.admin@acme.test", org_a, Member.Role.ADMIN)
+
+
+@pytest.fixture
+def requester_a(org_a) -> Member:
+    return make_member("rita.requester@acme.test", org_a)
+
+
+@pytest.fixture
+def colleague_a(org_a) -> Member:
+    return make_member("carl.colleague@acme.test", org_a)
+
+
+@pytest.fixture
+def org_admin_b(org_b) -> Member:
+    return make_member("bea.admin@globex.test", org_b, Member.Role.ADMIN)
+
+
+@pytest.fixture
+def requester_b(org_b) -> Member:
+    return make_member("ravi.requester@globex.test", org_b)
+
+
+@pytest.fixture
+def contract_a(org_a, org_admin_a, tier_enterprise) -> Contract:
+    return sign_contract(org_a, tier_enterprise, org_admin_a, date(2026, 1, 1), "CT-A-1")
+
+
+@pytest.fixture
+def contract_b(org_b, org_admin_b, tier_standard) -> Contract:
+    return sign_contract(org_b, tier_standard, org_admin_b, date(2026, 1, 1), "CT-B-1")
+
+
+@pytest.fixture
+def agent_ber(region_ber) -> Agent:
+    return make_agent("lena.agent", region_ber.teams.get(level=Team.Level.L1))
+
+
+@pytest.fixture
+def lead_ber(region_ber) -> Agent:
+    return make_agent("jonas.lead", region_ber.teams.get(level=Team.Level.L1), Agent.Role.LEAD)
+
+
+@pytest.fixture
+def l2_ber(region_ber) -> Agent:
+    return make_agent("max.l2", region_ber.teams.get(level=Team.Level.L2))
+
+
+@pytest.fixture
+def agent_sg(region_sg) -> Agent:
+    return make_agent("mei.agent", region_sg.teams.get(level=Team.Level.L1))
+
+
+@pytest.fixture
+def superuser(db):
+    return make_user("root", superuser=True)
+
+
+@pytest.fixture
+def cast(
+    org_a,
+    org_b,
+    org_admin_a,
+    requester_a,
+    colleague_a,
+    org_admin_b,
+    requester_b,
+    contract_a,
+    contract_b,
+    agent_ber,
+    lead_ber,
+    l2_ber,
+    agent_sg,
+    account_manager,
+    superuser,
+) -> dict:
+    """Everyone at once, by name."""
+    return dict(locals())

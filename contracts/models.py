@@ -1,0 +1,439 @@
+"""Business calendars, SLA tiers with their targets, contracts and compliance statements."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from portal.models import Organisation, Region
+from portal.timezones import time_zone_choices, validate_time_zone
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Priority(models.TextChoices):
+    """Ticket priority; a tier promises targets per priority."""
+
+    P1 = "p1", "P1 – service down"
+    P2 = "p2", "P2 – major degradation"
+    P3 = "p3", "P3 – minor issue"
+    P4 = "p4", "P4 – question or request"
+
+
+class Clock(models.TextChoices):
+    """The SLA clocks a ticket carries."""
+
+    FIRST_RESPONSE = "first_response", "First response"
+    NEXT_RESPONSE = "next_response", "Next response"
+    WORKAROUND = "workaround", "Workaround"
+    RESOLUTION = "resolution", "Resolution"
+
+
+# Ticket statuses a tier may declare as pausing (the customer holds the ball).
+PAUSABLE_STATUSES = ("pending",)
+DEFAULT_PAUSE_STATUSES = ["pending"]
+DEFAULT_PAUSED_CLOCKS = [Clock.WORKAROUND.value, Clock.RESOLUTION.value]
+DEFAULT_WARNING_THRESHOLDS = [50, 80]
+
+
+def default_pause_statuses() -> list[str]:
+    return list(DEFAULT_PAUSE_STATUSES)
+
+
+def default_paused_clocks() -> list[str]:
+    return list(DEFAULT_PAUSED_CLOCKS)
+
+
+def default_warning_thresholds() -> list[int]:
+    return list(DEFAULT_WARNING_THRESHOLDS)
+
+
+class BusinessCalendar(models.Model):
+    """Open hours in a time zone: weekly intervals plus public and custom holidays.
+
+    `weekly` maps `mon`..`sun` to lists of `["HH:MM", "HH:MM"]` local intervals (several a day
+    for split shifts; an end before its start runs overnight; `00:00`-`24:00` daily is 24x7).
+    A calendar attached to a region describes that region's hours: `business` is its support
+    shift and the customers' business hours there, `extended` the longer day some tiers buy.
+    """
+
+    class Hours(models.TextChoices):
+        BUSINESS = "business", "Business hours"
+        EXTENDED = "extended", "Extended hours"
+        ALWAYS = "always", "24x7"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    time_zone = models.CharField(
+        max_length=64, choices=time_zone_choices, validators=[validate_time_zone]
+    )
+    weekly = models.JSONField(
+        default=dict, help_text='e.g. {"mon": [["09:00", "17:00"]], "tue": [...], ...}'
+    )
+    holiday_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO 3166 country for public holidays, e.g. DE."
+    )
+    holiday_subdivision = models.CharField(
+        max_length=10, blank=True, help_text="Optional subdivision, e.g. BE for Berlin."
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="calendars"
+    )
+    hours = models.CharField(max_length=10, choices=Hours.choices, default=Hours.BUSINESS)
+    # Bumped on every change to hours or holidays; schedules are cached per version.
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "hours"],
+                condition=Q(region__isnull=False),
+                name="calendar_one_per_region_hours",
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__in=["business", "extended", "always"]),
+                name="calendar_hours_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.weekly, dict):
+            raise ValidationError({"weekly": "Weekly hours must be an object keyed mon..sun."})
+        unknown = sorted(set(self.weekly) - set(WEEKDAYS))
+        if unknown:
+            raise ValidationError({"weekly": f"Unknown weekday keys: {', '.join(unknown)}."})
+        if self.holiday_subdivision and not self.holiday_country:
+            raise ValidationError({"holiday_subdivision": "A subdivision needs a country."})
+
+
+class CalendarHoliday(models.Model):
+    """A custom date on a calendar: closed (company holiday) or open despite a public holiday."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="custom_dates"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=120)
+    closed = models.BooleanField(
+        default=True, help_text="Untick to keep the calendar open on a public holiday."
+    )
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="calendarholiday_unique_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class SLATier(models.Model):
+    """What a customer buys: targets per priority, the hours they run in, credits when missed."""
+
+    class Coverage(models.TextChoices):
+        BUSINESS = "business", "Business hours of the customer's region"
+        EXTENDED = "extended", "Extended hours of the customer's region"
+        ALWAYS = "always", "24x7"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    monthly_fee = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+    coverage = models.CharField(max_length=10, choices=Coverage.choices)
+    pause_statuses = models.JSONField(
+        default=default_pause_statuses, help_text="Ticket statuses that pause clocks."
+    )
+    paused_clocks = models.JSONField(
+        default=default_paused_clocks, help_text="Clocks those statuses pause."
+    )
+    warning_thresholds = models.JSONField(
+        default=default_warning_thresholds,
+        help_text="Percentages of a target's business time at which to warn.",
+    )
+    compliance_objective = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("95.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Share of tickets per month that must meet every target, in percent.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["monthly_fee"]
+        verbose_name = "SLA tier"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coverage__in=["business", "extended", "always"]),
+                name="tier_coverage_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(compliance_objective__gte=0, compliance_objective__lte=100),
+                name="tier_objective_percent",
+            ),
+            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="tier_fee_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if not isinstance(self.pause_statuses, list) or not set(self.pause_statuses) <= set(
+            PAUSABLE_STATUSES
+        ):
+            errors["pause_statuses"] = f"Only these statuses can pause: {PAUSABLE_STATUSES}."
+        if not isinstance(self.paused_clocks, list) or not set(self.paused_clocks) <= set(
+            Clock.values
+        ):
+            errors["paused_clocks"] = f"Known clocks are {', '.join(Clock.values)}."
+        thresholds = self.warning_thresholds
+        if not isinstance(thresholds, list) or not all(
+            isinstance(t, int) and 0 < t < 100 for t in thresholds
+        ):
+            errors["warning_thresholds"] = "Whole percentages between 1 and 99."
+        elif len(set(thresholds)) != len(thresholds):
+            errors["warning_thresholds"] = "Each threshold once."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SLATarget(models.Model):
+    """A tier's promise for one priority, in business minutes of the coverage calendar."""
+
+    tier = models.ForeignKey(SLATier, on_delete=models.CASCADE, related_name="targets")
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    first_response_minutes = models.PositiveIntegerField()
+    next_response_minutes = models.PositiveIntegerField()
+    workaround_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty when the tier promises no workaround."
+    )
+    resolution_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["tier", "priority"]
+        verbose_name = "SLA target"
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "priority"], name="slatarget_one_per_priority"),
+            models.CheckConstraint(
+                condition=Q(priority__in=["p1", "p2", "p3", "p4"]), name="slatarget_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    first_response_minutes__gt=0,
+                    next_response_minutes__gt=0,
+                    resolution_minutes__gt=0,
+                )
+                & (Q(workaround_minutes__isnull=True) | Q(workaround_minutes__gt=0)),
+                name="slatarget_minutes_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution_minutes__gte=models.F("first_response_minutes")),
+                name="slatarget_resolution_after_response",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} {self.get_priority_display()}"
+
+    def minutes(self) -> dict[str, int | None]:
+        """The target per clock, as stored in a ticket's SLA snapshot."""
+        return {
+            Clock.FIRST_RESPONSE: self.first_response_minutes,
+            Clock.NEXT_RESPONSE: self.next_response_minutes,
+            Clock.WORKAROUND: self.workaround_minutes,
+            Clock.RESOLUTION: self.resolution_minutes,
+        }
+
+
+class ServiceCreditBand(models.Model):
+    """Monthly compliance below `below_percent` earns `credit_percent` of the monthly fee."""
+
+    tier = models.ForeignKey(SLATier, on_delete=models.CASCADE, related_name="credit_bands")
+    below_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    credit_percent = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["tier", "-below_percent"]
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "below_percent"], name="creditband_unique"),
+            models.CheckConstraint(
+                condition=Q(below_percent__gt=0, below_percent__lte=100),
+                name="creditband_below_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_percent__gte=0, credit_percent__lte=100),
+                name="creditband_credit_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"below {self.below_percent}% → {self.credit_percent}% credit"
+
+
+class ContractQuerySet(models.QuerySet):
+    def active_on(self, day: date) -> "ContractQuerySet":
+        return self.filter(status=Contract.Status.ACTIVE, starts_on__lte=day).filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=day)
+        )
+
+    def for_org(self, organisation: Organisation) -> "ContractQuerySet":
+        return self.filter(organisation=organisation)
+
+
+class Contract(models.Model):
+    """An organisation's signed agreement to a tier for a date range.
+
+    At most one active contract covers an organisation on any day: an exclusion constraint
+    enforces it on PostgreSQL (see migration `contracts.0002`), `clean()` everywhere.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (awaiting signature)"
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    reference = models.CharField(max_length=20, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="contracts"
+    )
+    tier = models.ForeignKey(SLATier, on_delete=models.PROTECT, related_name="contracts")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="Inclusive; empty: open-ended.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # The signature: who accepted which exact terms, when and from where.
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signed_contracts",
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_ip = models.GenericIPAddressField(null=True, blank=True)
+    signed_user_agent = models.CharField(max_length=400, blank=True)
+    terms = models.JSONField(default=dict, blank=True, help_text="The terms as accepted.")
+    terms_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the canonical JSON of the terms."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContractQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="contract_valid_dates",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "active", "ended", "cancelled"]),
+                name="contract_status_valid",
+            ),
+            # Only a signed contract can be in force.
+            models.CheckConstraint(
+                condition=~Q(status="active")
+                | (Q(signed_at__isnull=False, signed_by__isnull=False) & ~Q(terms_hash="")),
+                name="contract_active_is_signed",
+            ),
+        ]
+        indexes = [
+            # "Active contract of this organisation on this day" (ticket creation, statements).
+            models.Index(
+                fields=["organisation", "starts_on"],
+                condition=Q(status="active"),
+                name="contract_active_by_org_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.organisation} {self.tier}"
+
+    def clean(self) -> None:
+        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "The contract cannot end before it starts."})
+        if self.status == self.Status.ACTIVE and self.organisation_id and self.starts_on:
+            overlapping = (
+                Contract.objects.filter(
+                    organisation_id=self.organisation_id, status=self.Status.ACTIVE
+                )
+                .exclude(pk=self.pk)
+                .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=self.starts_on))
+            )
+            if self.ends_on:
+                overlapping = overlapping.filter(starts_on__lte=self.ends_on)
+            clash = overlapping.first()
+            if clash:
+                raise ValidationError(
+                    f"{clash.reference} is already active for {self.organisation} from "
+                    f"{clash.starts_on:%Y-%m-%d}"
+                    f"{f' to {clash.ends_on:%Y-%m-%d}' if clash.ends_on else ''}: "
+                    "at most one active contract per organisation per day."
+                )
+
+
+class ComplianceStatement(models.Model):
+    """A customer's SLA compliance for one month and the service credit it earns."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="statements"
+    )
+    month = models.DateField(help_text="First day of the month the statement covers.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    contracts = models.ManyToManyField(Contract, related_name="statements", blank=True)
+    objective = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    figures = models.JSONField(default=dict, blank=True, help_text="Per priority and clock.")
+    breaches = models.JSONField(default=list, blank=True, help_text="Breached tickets.")
+    compliance_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    credit_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    credit_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="EUR")
+    content_hash = models.CharField(max_length=64, blank=True)
+    generated_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="issued_statements",
+    )
+
+    class Meta:
+        ordering = ["-month", "organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "month"], name="statement_one_per_month"
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="statement_month_first_day"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "issued"]), name="statement_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="issued") | (Q(issued_at__isnull=False) & ~Q(content_hash="")),
+                name="statement_issued_is_sealed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.month:%Y-%m}"

@@ -1,0 +1,185 @@
+"""Regions, teams, customer organisations and the people who work with Meridian."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from portal.timezones import time_zone_choices, validate_time_zone
+
+
+class Region(models.Model):
+    """A follow-the-sun support region (Singapore, Dubai, São Paulo, Berlin, New York)."""
+
+    code = models.SlugField(max_length=8, unique=True, help_text="Short code, e.g. sg, ber.")
+    name = models.CharField(max_length=80, unique=True)
+    time_zone = models.CharField(
+        max_length=64, choices=time_zone_choices, validators=[validate_time_zone]
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    """A group of agents in a region; L1 takes new work, L2 takes escalations."""
+
+    class Level(models.TextChoices):
+        L1 = "l1", "L1 (first line)"
+        L2 = "l2", "L2 (specialists)"
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="teams")
+    level = models.CharField(max_length=2, choices=Level.choices)
+    name = models.CharField(max_length=80, unique=True)
+    email = models.EmailField(blank=True, help_text="Team mailbox for notifications.")
+
+    class Meta:
+        ordering = ["region__code", "level"]
+        constraints = [
+            # Escalation moves a ticket to "the L2 team of the region": there is exactly one.
+            models.UniqueConstraint(fields=["region", "level"], name="team_one_per_region_level"),
+            models.CheckConstraint(condition=Q(level__in=["l1", "l2"]), name="team_level_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organisation(models.Model):
+    """A customer company."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    home_region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="organisations")
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="managed_organisations",
+        limit_choices_to={"is_staff": True},
+    )
+    requesters_see_all_tickets = models.BooleanField(
+        default=False,
+        help_text="Let every member see all of the organisation's tickets, not only their own.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EmailDomain(models.Model):
+    """A mail domain that identifies an organisation's senders on the email channel."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="email_domains"
+    )
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            # Incoming mail is matched on the lower-cased domain; storing it lower-cased keeps
+            # the unique index meaningful.
+            models.CheckConstraint(condition=Q(domain=Lower("domain")), name="emaildomain_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Member(models.Model):
+    """A customer's person: a requester sees their own tickets, an admin the organisation's."""
+
+    class Role(models.TextChoices):
+        REQUESTER = "requester", "Requester"
+        ADMIN = "admin", "Organisation admin"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
+    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="members")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.REQUESTER)
+    time_zone = models.CharField(
+        max_length=64, choices=time_zone_choices, validators=[validate_time_zone], default="UTC"
+    )
+    phone = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation__name", "user__email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["requester", "admin"]), name="member_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name() or self.user.get_username()} ({self.organisation})"
+
+    def clean(self) -> None:
+        if self.user_id and Agent.objects.filter(user_id=self.user_id).exists():
+            raise ValidationError({"user": "This user is a support agent, not a customer."})
+
+
+class Agent(models.Model):
+    """Meridian staff: agents and team leads work tickets; account managers own customers."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", "Agent"
+        LEAD = "lead", "Team lead"
+        ACCOUNT_MANAGER = "account_manager", "Account manager"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="agents"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    time_zone = models.CharField(
+        max_length=64, choices=time_zone_choices, validators=[validate_time_zone], default="UTC"
+    )
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["agent", "lead", "account_manager"]),
+                name="agent_role_valid",
+            ),
+            # Agents and leads work in a team; account managers stand outside the teams.
+            models.CheckConstraint(
+                condition=Q(role="account_manager") | Q(team__isnull=False),
+                name="agent_team_required",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+    def clean(self) -> None:
+        if self.user_id and Member.objects.filter(user_id=self.user_id).exists():
+            raise ValidationError({"user": "This user is a customer member, not an agent."})
+
+
+class Heartbeat(models.Model):
+    """The last time a background process proved it was alive (beat scheduled, worker ran)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seen_at = models.DateTimeField()
+    beats = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

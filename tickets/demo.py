@@ -1,0 +1,761 @@
+"""The demo world `manage.py seed_demo` builds: five regions, three tiers, twenty customers.
+
+Reference data (regions, calendars, tiers, organisations, people, contracts) is matched on natural
+keys and only created when missing, so running the seed again changes nothing. Tickets are made
+through the same services as every channel, along realistic timelines ending now; an
+organisation that already has tickets is left alone.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+
+from contracts.models import (
+    BusinessCalendar,
+    CalendarHoliday,
+    Contract,
+    Priority,
+    ServiceCreditBand,
+    SLATarget,
+    SLATier,
+)
+from contracts.services import contract_create, contract_end, contract_sign
+from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
+from tickets import services
+from tickets.models import PhoneCall, Ticket
+
+User = get_user_model()
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+
+
+def _weekdays(start: str, end: str, days: tuple[str, ...] = WEEKDAYS) -> dict:
+    return {day: [[start, end]] for day in days}
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    code: str
+    name: str
+    time_zone: str
+    country: str
+    subdivision: str
+    shift: tuple[str, str]
+    agents: tuple[str, ...]  # first names; the first of each team leads it
+
+
+REGIONS = (
+    RegionSpec(
+        "sg",
+        "Singapore",
+        "Asia/Singapore",
+        "SG",
+        "",
+        ("08:00", "18:00"),
+        ("Mei Tan", "Arjun Nair", "Siew Lin", "Hafiz Rahman", "Priya Das", "Wei Jie", "Nurul Aziz"),
+    ),
+    RegionSpec(
+        "dxb",
+        "Dubai",
+        "Asia/Dubai",
+        "AE",
+        "",
+        ("08:00", "17:00"),
+        (
+            "Layla Haddad",
+            "Omar Farouk",
+            "Sara Qureshi",
+            "Yusuf Karim",
+            "Aisha Noor",
+            "Rami Saleh",
+            "Hana Aziz",
+        ),
+    ),
+    RegionSpec(
+        "sao",
+        "São Paulo",
+        "America/Sao_Paulo",
+        "BR",
+        "SP",
+        ("08:00", "18:00"),
+        (
+            "Ana Souza",
+            "Bruno Lima",
+            "Carla Mendes",
+            "Diego Rocha",
+            "Elisa Costa",
+            "Felipe Alves",
+            "Gabriela Reis",
+        ),
+    ),
+    RegionSpec(
+        "ber",
+        "Berlin",
+        "Europe/Berlin",
+        "DE",
+        "BE",
+        ("08:00", "18:00"),
+        (
+            "Jonas Weber",
+            "Lena Fischer",
+            "Max Becker",
+            "Sophie Wagner",
+            "Felix Hoffmann",
+            "Clara Schulz",
+            "Paul Richter",
+        ),
+    ),
+    RegionSpec(
+        "nyc",
+        "New York",
+        "America/New_York",
+        "US",
+        "NY",
+        ("08:00", "20:00"),
+        (
+            "Emily Carter",
+            "James Miller",
+            "Olivia Brooks",
+            "Ethan Price",
+            "Ava Morgan",
+            "Noah Bennett",
+            "Mia Foster",
+        ),
+    ),
+)
+
+# (code, name, fee, coverage, objective, {priority: (first, next, workaround, resolution)},
+#  [(below %, credit %)])
+TIERS = (
+    (
+        "standard",
+        "Standard",
+        Decimal("1500.00"),
+        SLATier.Coverage.BUSINESS,
+        Decimal("95.00"),
+        {
+            Priority.P2: (120, 240, None, 2880),
+            Priority.P3: (480, 480, None, 4800),
+            Priority.P4: (960, 960, None, 9600),
+        },
+        [(Decimal("95"), Decimal("5")), (Decimal("90"), Decimal("10"))],
+    ),
+    (
+        "business",
+        "Business",
+        Decimal("4000.00"),
+        SLATier.Coverage.EXTENDED,
+        Decimal("97.00"),
+        {
+            Priority.P1: (30, 60, 120, 480),
+            Priority.P2: (60, 120, 240, 960),
+            Priority.P3: (240, 480, None, 2880),
+            Priority.P4: (480, 960, None, 4800),
+        },
+        [
+            (Decimal("97"), Decimal("5")),
+            (Decimal("93"), Decimal("10")),
+            (Decimal("85"), Decimal("20")),
+        ],
+    ),
+    (
+        "enterprise",
+        "Enterprise",
+        Decimal("12000.00"),
+        SLATier.Coverage.ALWAYS,
+        Decimal("99.00"),
+        {
+            Priority.P1: (10, 30, 30, 120),
+            Priority.P2: (30, 60, 120, 480),
+            Priority.P3: (120, 240, None, 1440),
+            Priority.P4: (480, 480, None, 4320),
+        },
+        [
+            (Decimal("99"), Decimal("10")),
+            (Decimal("95"), Decimal("20")),
+            (Decimal("90"), Decimal("30")),
+        ],
+    ),
+)
+
+# (name, region, tier or None for a customer whose contract has ended)
+ORGANISATIONS = (
+    ("Aurora Live", "ber", "enterprise"),
+    ("Beacon Voice", "nyc", "enterprise"),
+    ("Cobalt Streams", "sg", "business"),
+    ("Delta Broadcast", "sao", "standard"),
+    ("Ember Video", "dxb", "business"),
+    ("Fjord Media", "ber", "standard"),
+    ("Granite Games", "nyc", "business"),
+    ("Harbour Telecom", "sg", "enterprise"),
+    ("Iris Classrooms", "sao", "business"),
+    ("Juniper Health", "nyc", "enterprise"),
+    ("Kestrel Sports", "ber", "business"),
+    ("Lumen Events", "dxb", "standard"),
+    ("Monsoon Radio", "sg", "standard"),
+    ("Nimbus Meetings", "ber", "enterprise"),
+    ("Orchid Commerce", "sg", "business"),
+    ("Pampas Music", "sao", "enterprise"),
+    ("Quasar Esports", "nyc", "standard"),
+    ("Riverside Church Online", "nyc", None),
+    ("Saffron Learning", "dxb", "enterprise"),
+    ("Tundra Security", "ber", "business"),
+)
+
+CUSTOMER_NAMES = (
+    "Alice Martin",
+    "Ben Okafor",
+    "Chloe Dubois",
+    "Daniel Kim",
+    "Eva Novak",
+    "Farah Malik",
+    "George Ito",
+    "Hannah Berg",
+    "Ivan Petrov",
+    "Julia Rossi",
+    "Kofi Mensah",
+    "Lucia Ortega",
+)
+
+SUBJECTS = {
+    Ticket.ProductArea.STREAMING: (
+        "Viewers in {city} see buffering every few minutes",
+        "HLS playlist returns 404 after stream restart",
+        "Ingest disconnects when bitrate goes above 8 Mbps",
+        "Latency jumped from 3 s to 20 s on our main channel",
+    ),
+    Ticket.ProductArea.VOICE: (
+        "One-way audio for Android callers",
+        "Echo on calls bridged to PSTN",
+        "Voice SDK crashes on iOS 19 when switching to Bluetooth",
+    ),
+    Ticket.ProductArea.VIDEO: (
+        "Video freezes for participants behind corporate proxies",
+        "Screen share is black on macOS",
+        "Simulcast layers not switching under packet loss",
+    ),
+    Ticket.ProductArea.MESSAGING: (
+        "Chat messages arrive out of order",
+        "Presence events delayed by several minutes",
+    ),
+    Ticket.ProductArea.CONSOLE: (
+        "Usage dashboard shows no data since yesterday",
+        "Cannot rotate API keys in the console",
+    ),
+    Ticket.ProductArea.BILLING: (
+        "Invoice shows minutes we did not use",
+        "Please add a second billing contact",
+    ),
+}
+ALERT_SUBJECTS = (
+    "[ALERT] Ingest error rate above 5% in {city}",
+    "[ALERT] TURN relay allocation failures",
+    "[ALERT] Stream health check failing for channel main-01",
+)
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int]
+    logins: list[tuple[str, str, str]]
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.created[what] = self.created.get(what, 0) + n
+
+
+def _slug(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _user(
+    report: SeedReport,
+    *,
+    username: str,
+    full_name: str,
+    email: str,
+    password: str,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+) -> AbstractUser:
+    first, _, last = full_name.partition(" ")
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "is_staff": is_staff,
+            "is_superuser": is_superuser,
+        },
+    )
+    if created:
+        # Only on creation: hashing again would change the row on every run.
+        user.password = password
+        user.save(update_fields=["password"])
+        report.count("users")
+    return user
+
+
+def seed_reference_data(*, password: str, today: date, report: SeedReport) -> None:
+    """Regions, calendars, teams, agents, tiers, organisations, members and contracts."""
+    _user(
+        report,
+        username="admin",
+        full_name="Site Admin",
+        email="admin@meridian.example",
+        password=password,
+        is_staff=True,
+        is_superuser=True,
+    )
+    report.logins.append(("admin", "superuser: everything", "/admin/"))
+    manager = _user(
+        report,
+        username="sophie.laurent",
+        full_name="Sophie Laurent",
+        email="sophie.laurent@meridian.example",
+        password=password,
+        is_staff=True,
+    )
+    _, created = Agent.objects.get_or_create(
+        user=manager, defaults={"role": Agent.Role.ACCOUNT_MANAGER, "time_zone": "Europe/Paris"}
+    )
+    report.count("agents", created)
+    report.logins.append(("sophie.laurent", "account manager", "/admin/"))
+
+    for spec in REGIONS:
+        region, created = Region.objects.get_or_create(
+            code=spec.code, defaults={"name": spec.name, "time_zone": spec.time_zone}
+        )
+        report.count("regions", created)
+        _calendar(
+            report,
+            region,
+            BusinessCalendar.Hours.BUSINESS,
+            f"{spec.code}-business",
+            f"{spec.name} business hours",
+            spec,
+            _weekdays(*spec.shift),
+        )
+        extended = _weekdays("07:00", "22:00") | {"sat": [["09:00", "17:00"]]}
+        _calendar(
+            report,
+            region,
+            BusinessCalendar.Hours.EXTENDED,
+            f"{spec.code}-extended",
+            f"{spec.name} extended hours",
+            spec,
+            extended,
+        )
+        staff_domain = "meridian.example"
+        for level, names in ((Team.Level.L1, spec.agents[:4]), (Team.Level.L2, spec.agents[4:])):
+            team, created = Team.objects.get_or_create(
+                region=region,
+                level=level,
+                defaults={
+                    "name": f"{spec.name} {level.upper()}",
+                    "email": f"{spec.code}-{level}@{staff_domain}",
+                },
+            )
+            report.count("teams", created)
+            for index, full_name in enumerate(names):
+                username = full_name.lower().replace(" ", ".")
+                user = _user(
+                    report,
+                    username=username,
+                    full_name=full_name,
+                    email=f"{username}@{staff_domain}",
+                    password=password,
+                    is_staff=True,
+                )
+                role = Agent.Role.LEAD if index == 0 else Agent.Role.AGENT
+                _, created = Agent.objects.get_or_create(
+                    user=user,
+                    defaults={"team": team, "role": role, "time_zone": spec.time_zone},
+                )
+                report.count("agents", created)
+                if spec.code == "ber" and level == Team.Level.L1 and index < 2:
+                    report.logins.append((username, f"{role} in {team.name}", "/admin/"))
+
+    for code, name, fee, coverage, objective, targets, bands in TIERS:
+        tier, created = SLATier.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "monthly_fee": fee,
+                "coverage": coverage,
+                "compliance_objective": objective,
+                "description": f"{name} support: {SLATier.Coverage(coverage).label.lower()}.",
+            },
+        )
+        report.count("tiers", created)
+        for priority, (first, nxt, workaround, resolution) in targets.items():
+            _, created = SLATarget.objects.get_or_create(
+                tier=tier,
+                priority=priority,
+                defaults={
+                    "first_response_minutes": first,
+                    "next_response_minutes": nxt,
+                    "workaround_minutes": workaround,
+                    "resolution_minutes": resolution,
+                },
+            )
+            report.count("targets", created)
+        for below, credit in bands:
+            _, created = ServiceCreditBand.objects.get_or_create(
+                tier=tier, below_percent=below, defaults={"credit_percent": credit}
+            )
+            report.count("credit bands", created)
+
+    regions = {region.code: region for region in Region.objects.all()}
+    tiers = {tier.code: tier for tier in SLATier.objects.all()}
+    for number, (name, region_code, tier_code) in enumerate(ORGANISATIONS, start=1):
+        slug = _slug(name)
+        organisation, created = Organisation.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "home_region": regions[region_code],
+                "account_manager": manager,
+                "requesters_see_all_tickets": number % 4 == 0,
+            },
+        )
+        report.count("organisations", created)
+        domain = f"{slug}.example"
+        _, created = EmailDomain.objects.get_or_create(
+            domain=domain, defaults={"organisation": organisation}
+        )
+        report.count("email domains", created)
+        time_zone = regions[region_code].time_zone
+        people = []
+        for offset in range(3):
+            full_name = CUSTOMER_NAMES[(number + offset * 5) % len(CUSTOMER_NAMES)]
+            email = f"{full_name.lower().replace(' ', '.')}@{domain}"
+            user = _user(
+                report, username=email, full_name=full_name, email=email, password=password
+            )
+            role = Member.Role.ADMIN if offset == 0 else Member.Role.REQUESTER
+            member, created = Member.objects.get_or_create(
+                user=user,
+                defaults={"organisation": organisation, "role": role, "time_zone": time_zone},
+            )
+            report.count("members", created)
+            people.append(member)
+            if number == 1:
+                report.logins.append((email, f"customer {role} at {name}", "/"))
+        _contracts(report, organisation, people[0], tiers, tier_code, number, today)
+
+
+def _calendar(
+    report: SeedReport,
+    region: Region,
+    hours: str,
+    code: str,
+    name: str,
+    spec: RegionSpec,
+    weekly: dict,
+) -> None:
+    calendar, created = BusinessCalendar.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": name,
+            "time_zone": spec.time_zone,
+            "weekly": weekly,
+            "holiday_country": spec.country,
+            "holiday_subdivision": spec.subdivision,
+            "region": region,
+            "hours": hours,
+        },
+    )
+    report.count("calendars", created)
+    for day, label in (
+        (date(2026, 12, 24), "Christmas Eve"),
+        (date(2026, 12, 31), "New Year's Eve"),
+    ):
+        _, created = CalendarHoliday.objects.get_or_create(
+            calendar=calendar, date=day, defaults={"name": f"{label} (office closed)"}
+        )
+        report.count("custom holidays", created)
+
+
+def _contracts(
+    report: SeedReport,
+    organisation: Organisation,
+    signer: Member,
+    tiers: dict,
+    tier_code: str | None,
+    number: int,
+    today: date,
+) -> None:
+    if Contract.objects.filter(organisation=organisation).exists():
+        return
+    # Contracts began on the first of this month last year, so they cover the whole demo.
+    year_start = date(today.year - 1, today.month, 1)
+    signed_at = datetime.combine(year_start - timedelta(days=12), datetime.min.time(), UTC)
+    ip = f"203.0.113.{number}"
+    agent_string = "Mozilla/5.0 (demo seed)"
+    if tier_code is None:
+        # A former customer: the contract ended last month, so new tickets carry no SLA.
+        contract = contract_create(
+            organisation=organisation,
+            tier=tiers["standard"],
+            starts_on=year_start,
+            reference=f"CT-{year_start.year}-{number:03d}",
+        )
+        contract = contract_sign(
+            contract=contract, signer=signer.user, now=signed_at, ip=ip, user_agent=agent_string
+        )
+        contract_end(contract=contract, ends_on=today.replace(day=1) - timedelta(days=1))
+        report.count("contracts")
+        return
+    if number % 5 == 2 and tier_code != "standard":
+        # Upgraded this year: an earlier Standard contract, then the current tier.
+        upgrade_on = today.replace(day=1) - timedelta(days=45)
+        earlier = contract_create(
+            organisation=organisation,
+            tier=tiers["standard"],
+            starts_on=year_start,
+            ends_on=upgrade_on - timedelta(days=1),
+            reference=f"CT-{year_start.year}-{number:03d}",
+        )
+        contract_sign(
+            contract=earlier, signer=signer.user, now=signed_at, ip=ip, user_agent=agent_string
+        )
+        current = contract_create(
+            organisation=organisation,
+            tier=tiers[tier_code],
+            starts_on=upgrade_on,
+            reference=f"CT-{year_start.year}-{number:03d}U",
+        )
+        contract_sign(
+            contract=current,
+            signer=signer.user,
+            now=datetime.combine(upgrade_on - timedelta(days=3), datetime.min.time(), UTC),
+            ip=ip,
+            user_agent=agent_string,
+        )
+        report.count("contracts", 2)
+        return
+    contract = contract_create(
+        organisation=organisation,
+        tier=tiers[tier_code],
+        starts_on=year_start,
+        reference=f"CT-{year_start.year}-{number:03d}",
+    )
+    contract_sign(
+        contract=contract, signer=signer.user, now=signed_at, ip=ip, user_agent=agent_string
+    )
+    report.count("contracts")
+
+
+# --- Tickets ---------------------------------------------------------------------------------
+
+SCENARIOS = ("new", "open", "pending", "resolved", "closed")
+SCENARIO_WEIGHTS = (3, 5, 2, 6, 6)
+CHANNELS = tuple(Ticket.Channel.values)
+CHANNEL_WEIGHTS = (6, 4, 2, 2, 1)
+
+
+def seed_tickets(
+    *,
+    now: datetime,
+    seed: int,
+    per_org: int,
+    report: SeedReport,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """About `per_org` tickets for each organisation that has none yet."""
+    rng = random.Random(seed)
+    regions = {region.code: region for region in Region.objects.all()}
+    agents_by_region: dict[str, list] = {}
+    for agent in Agent.objects.select_related("user", "team__region").filter(team__isnull=False):
+        agents_by_region.setdefault(agent.team.region.code, []).append(agent)
+    organisations = list(Organisation.objects.select_related("home_region").order_by("name"))
+    for organisation in organisations:
+        # Draw the organisation's tickets even when skipping, so each one's data stays the same
+        # whichever organisations already had tickets.
+        count = per_org + rng.randint(-per_org // 3, per_org // 3)
+        org_rng = random.Random(rng.getrandbits(64))
+        if Ticket.objects.filter(organisation=organisation).exists():
+            continue
+        members = list(Member.objects.select_related("user").filter(organisation=organisation))
+        allowed = _allowed_priorities(organisation, now)
+        city = regions[organisation.home_region.code].name
+        for _ in range(count):
+            _seed_ticket(
+                org_rng,
+                organisation,
+                members,
+                allowed,
+                city,
+                agents_by_region[organisation.home_region.code],
+                now,
+                report,
+            )
+        if progress:
+            progress(1)
+
+
+def _allowed_priorities(organisation: Organisation, now: datetime) -> list[str]:
+    contract = Contract.objects.active_on(now.date()).filter(organisation=organisation).first()
+    if contract is None:
+        return [Priority.P2, Priority.P3, Priority.P4]
+    return list(contract.tier.targets.values_list("priority", flat=True))
+
+
+def _seed_ticket(
+    rng: random.Random,
+    organisation: Organisation,
+    members: list[Member],
+    allowed: list[str],
+    city: str,
+    agents: list[Agent],
+    now: datetime,
+    report: SeedReport,
+) -> None:
+    scenario = rng.choices(SCENARIOS, SCENARIO_WEIGHTS)[0]
+    channel = rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
+    priority = rng.choices(allowed, [1 if p == Priority.P1 else 3 for p in allowed])[0]
+    area = rng.choice(list(SUBJECTS))
+    # Open work is recent, so the demo shows deadlines counting down; finished work is older.
+    if scenario == "new":
+        age = timedelta(minutes=rng.randint(2, 60 * 6))
+    elif scenario in ("open", "pending"):
+        age = timedelta(minutes=rng.randint(30, 60 * 24 * 3))
+    else:
+        age = timedelta(minutes=rng.randint(60 * 24 * 2, 60 * 24 * 30))
+    created = now - age
+    requester = rng.choice(members)
+    agent = rng.choice(agents)
+    if channel == Ticket.Channel.ALERT:
+        subject = rng.choice(ALERT_SUBJECTS).format(city=city)
+        body = f"Monitoring detected: {subject[8:]}. Started {created:%Y-%m-%d %H:%M} UTC."
+        requester_for_ticket = None
+    else:
+        subject = rng.choice(SUBJECTS[area]).format(city=city)
+        body = (
+            f"Hello support,\n\n{subject}. It started around {created:%H:%M} UTC and affects "
+            f"{rng.randint(2, 400)} of our users. Could you look into it?\n\n"
+            f"{requester.user.get_full_name()}"
+        )
+        requester_for_ticket = requester
+    ticket = services.ticket_create(
+        organisation=organisation,
+        requester=requester_for_ticket,
+        channel=channel,
+        subject=subject,
+        body_text=body,
+        priority=priority,
+        product_area=area if channel != Ticket.Channel.ALERT else Ticket.ProductArea.STREAMING,
+        now=created,
+        actor=agent.user if channel == Ticket.Channel.PHONE else None,
+        email_message_id=(
+            f"<demo-{rng.getrandbits(48):x}@{organisation.slug}.example>"
+            if channel == Ticket.Channel.EMAIL
+            else ""
+        ),
+    )
+    report.count("tickets")
+    if scenario == "new":
+        return
+    # Mostly on time, sometimes late, so the demo has both met and breached clocks.
+    clock = created + timedelta(minutes=rng.choice((4, 8, 15, 25, 45, 90, 240)))
+    clock = min(clock, now - timedelta(minutes=1))
+    if channel == Ticket.Channel.PHONE or rng.random() < 0.15:
+        services.call_log(
+            ticket=ticket,
+            agent=agent.user,
+            caller_name=requester.user.get_full_name(),
+            phone_number=f"+{rng.randint(10**10, 10**11 - 1)}",
+            direction=PhoneCall.Direction.OUTBOUND
+            if channel != Ticket.Channel.PHONE
+            else PhoneCall.Direction.INBOUND,
+            started_at=clock - timedelta(minutes=6),
+            duration=timedelta(minutes=rng.randint(3, 25)),
+            summary="Talked through the symptoms; collecting logs and a timeline.",
+            now=clock,
+        )
+    else:
+        services.ticket_reply(
+            ticket=ticket,
+            author=agent.user,
+            now=clock,
+            body_text=(
+                f"Hi {requester.user.first_name}, thanks for reporting this. We are looking into "
+                "it now. Could you send the session IDs of two affected users?"
+            ),
+        )
+    services.ticket_change_status(
+        ticket=ticket, status=Ticket.Status.OPEN, now=clock, actor=agent.user
+    )
+    if rng.random() < 0.3:
+        services.ticket_reply(
+            ticket=ticket,
+            author=agent.user,
+            internal=True,
+            now=clock + timedelta(minutes=1),
+            body_text="Checked the edge logs: errors cluster on one PoP. Asked L2 to look.",
+        )
+    if scenario == "open":
+        return
+    # The rest of the story happens between the first answer and now.
+    span = now - clock
+    if span < timedelta(minutes=10):
+        return
+    later = [clock + span * share for share in sorted(rng.uniform(0.05, 0.95) for _ in range(3))]
+    services.ticket_change_status(
+        ticket=ticket, status=Ticket.Status.PENDING, now=later[0], actor=agent.user
+    )
+    if scenario == "pending":
+        return
+    customer = requester.user
+    services.ticket_reply(
+        ticket=ticket,
+        author=customer,
+        now=later[1],
+        body_text="Here are the session IDs: 7f3a-11, 7f3a-42. It happens mostly in the evening.",
+        channel=Ticket.Channel.EMAIL if channel == Ticket.Channel.EMAIL else Ticket.Channel.WEB,
+    )
+    services.ticket_change_status(
+        ticket=ticket, status=Ticket.Status.OPEN, now=later[1], actor=customer
+    )
+    services.ticket_reply(
+        ticket=ticket,
+        author=agent.user,
+        now=later[2],
+        body_text="We found a misconfigured edge node and fixed it. Please confirm it works now.",
+    )
+    services.ticket_change_status(
+        ticket=ticket, status=Ticket.Status.RESOLVED, now=later[2], actor=agent.user
+    )
+    if scenario == "closed":
+        closed_at = min(later[2] + timedelta(days=3), now - timedelta(minutes=1))
+        services.ticket_change_status(
+            ticket=ticket,
+            status=Ticket.Status.CLOSED,
+            now=max(closed_at, later[2]),
+            actor=None,
+        )
+
+
+def seed_demo(
+    *,
+    now: datetime,
+    password: str,
+    seed: int = 2026,
+    tickets_per_org: int = 15,
+    progress: Callable[[int], None] | None = None,
+) -> SeedReport:
+    """Build (or complete) the demo world; idempotent."""
+    report = SeedReport(created={}, logins=[])
+    # One hash for every demo user: they share the password, and hashing ~100 times is slow.
+    with transaction.atomic():
+        seed_reference_data(password=make_password(password), today=now.date(), report=report)
+    seed_tickets(now=now, seed=seed, per_org=tickets_per_org, report=report, progress=progress)
+    return report

@@ -1,0 +1,407 @@
+"""Tickets, their conversation, and the append-only history of everything the SLA depends on."""
+
+import uuid
+from datetime import timedelta
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from contracts.models import BusinessCalendar, Clock, Contract, Priority, SLATier
+from portal.models import Member, Organisation, Region, Team
+
+CLOCKS = tuple(Clock.values)
+OPEN_STATUSES = ("new", "open", "pending")
+
+
+class TicketQuerySet(models.QuerySet):
+    def open(self) -> "TicketQuerySet":
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def for_org(self, organisation: Organisation) -> "TicketQuerySet":
+        return self.filter(organisation=organisation)
+
+    def breached(self) -> "TicketQuerySet":
+        q = Q()
+        for clock in CLOCKS:
+            q |= Q(**{f"{clock}_breached_at__isnull": False})
+        return self.filter(q)
+
+
+def _clock_due_index(clock: str) -> models.Index:
+    # The deadline sweep's work queue: running clocks ordered by due instant. Met, breached and
+    # paused clocks drop out of the index, so it stays as small as the work that is due.
+    return models.Index(
+        fields=[f"{clock}_due_at"],
+        condition=Q(
+            **{
+                f"{clock}_due_at__isnull": False,
+                f"{clock}_met_at__isnull": True,
+                f"{clock}_breached_at__isnull": True,
+                f"{clock}_paused_at__isnull": True,
+            }
+        ),
+        name=f"ticket_{clock[:5]}_running_due_idx",
+    )
+
+
+class Ticket(models.Model):
+    """A customer's request, with the SLA snapshot taken when it was created and its clocks.
+
+    Each clock (first response, next response, workaround, resolution) has a due instant, the
+    instant it was met, the instant it breached, the instant it was paused (while paused) and the
+    business time it has spent paused so far.
+    """
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web portal"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        API = "api", "API"
+        ALERT = "alert", "Monitoring alert"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Waiting on customer"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class ProductArea(models.TextChoices):
+        STREAMING = "streaming", "Live streaming"
+        VOICE = "voice", "Voice SDK"
+        VIDEO = "video", "Video SDK"
+        MESSAGING = "messaging", "Real-time messaging"
+        CONSOLE = "console", "Console and dashboards"
+        BILLING = "billing", "Billing and account"
+        OTHER = "other", "Other"
+
+    Priority = Priority
+
+    reference = models.CharField(max_length=16, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="tickets")
+    requester = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    subject = models.CharField(max_length=200)
+    product_area = models.CharField(
+        max_length=12, choices=ProductArea.choices, default=ProductArea.OTHER
+    )
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="tickets")
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    created_at = models.DateTimeField(help_text="When the customer asked; every clock starts here.")
+    updated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # SLA snapshot, taken at creation so that later contract changes never rewrite history.
+    sla_contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    sla_tier = models.ForeignKey(
+        SLATier, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    sla_calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    sla_calendar_version = models.PositiveIntegerField(null=True, blank=True)
+    sla_targets = models.JSONField(
+        default=dict, blank=True, help_text="The tier's minutes per priority and clock."
+    )
+    sla_pause_statuses = models.JSONField(default=list, blank=True)
+    sla_paused_clocks = models.JSONField(default=list, blank=True)
+
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_met_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    first_response_paused_at = models.DateTimeField(null=True, blank=True)
+    first_response_paused_for = models.DurationField(default=timedelta(0))
+
+    next_response_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="The customer message waiting for an answer."
+    )
+    next_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_response_met_at = models.DateTimeField(null=True, blank=True)
+    next_response_breached_at = models.DateTimeField(null=True, blank=True)
+    next_response_paused_at = models.DateTimeField(null=True, blank=True)
+    next_response_paused_for = models.DurationField(default=timedelta(0))
+
+    workaround_due_at = models.DateTimeField(null=True, blank=True)
+    workaround_met_at = models.DateTimeField(null=True, blank=True)
+    workaround_breached_at = models.DateTimeField(null=True, blank=True)
+    workaround_paused_at = models.DateTimeField(null=True, blank=True)
+    workaround_paused_for = models.DurationField(default=timedelta(0))
+
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_met_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_paused_at = models.DateTimeField(null=True, blank=True)
+    resolution_paused_for = models.DurationField(default=timedelta(0))
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(priority__in=["p1", "p2", "p3", "p4"]), name="ticket_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["new", "open", "pending", "resolved", "closed"]),
+                name="ticket_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["web", "email", "phone", "api", "alert"]),
+                name="ticket_channel_valid",
+            ),
+            # A resolved or closed ticket knows when it was resolved.
+            models.CheckConstraint(
+                condition=~Q(status__in=["resolved", "closed"]) | Q(resolved_at__isnull=False),
+                name="ticket_resolved_has_instant",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closed_at__isnull=False),
+                name="ticket_closed_has_instant",
+            ),
+            # A snapshot is all or nothing: a contract always comes with its tier and calendar.
+            models.CheckConstraint(
+                condition=Q(sla_contract__isnull=True)
+                | Q(sla_tier__isnull=False, sla_calendar__isnull=False),
+                name="ticket_sla_snapshot_complete",
+            ),
+        ]
+        indexes = [
+            *(_clock_due_index(clock) for clock in CLOCKS),
+            # Agent queues: a team's tickets in a status, oldest activity first.
+            models.Index(fields=["team", "status", "updated_at"], name="ticket_team_status_idx"),
+            models.Index(
+                fields=["assignee", "status", "updated_at"], name="ticket_assignee_status_idx"
+            ),
+            # Customer portal lists and the API's "updated since" filter, per organisation.
+            models.Index(
+                fields=["organisation", "status", "updated_at"], name="ticket_org_status_idx"
+            ),
+            models.Index(fields=["organisation", "updated_at"], name="ticket_org_updated_idx"),
+            models.Index(fields=["requester", "status"], name="ticket_requester_status_idx"),
+            # Statements: an organisation's tickets created in a month.
+            models.Index(fields=["organisation", "created_at"], name="ticket_org_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    def clean(self) -> None:
+        foreign = self.requester_id and self.requester.organisation_id != self.organisation_id
+        if foreign:
+            raise ValidationError({"requester": "The requester belongs to another organisation."})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def has_sla(self) -> bool:
+        return self.sla_contract_id is not None
+
+
+class ReferenceCounter(models.Model):
+    """Hands out ticket numbers: `MRD-000123`. One row per series, incremented under its lock."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"
+
+
+class Message(models.Model):
+    """A public reply or an internal note on a ticket."""
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public reply"
+        INTERNAL = "internal", "Internal note"
+
+    class AuthorKind(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ticket_messages",
+    )
+    author_kind = models.CharField(max_length=8, choices=AuthorKind.choices)
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    channel = models.CharField(max_length=8, choices=Ticket.Channel.choices)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True, help_text="Sanitised HTML, when the sender sent HTML.")
+    email_message_id = models.CharField(max_length=255, blank=True)
+    email_in_reply_to = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Email threading and de-duplication of redelivered mail.
+            models.UniqueConstraint(
+                fields=["email_message_id"],
+                condition=~Q(email_message_id=""),
+                name="message_unique_email_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(visibility="internal") | Q(author_kind="agent"),
+                name="message_internal_by_agent",
+            ),
+            models.CheckConstraint(
+                condition=Q(author_kind__in=["customer", "agent", "system"]),
+                name="message_author_kind_valid",
+            ),
+        ]
+        indexes = [
+            # A ticket's conversation in order.
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_visibility_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    # Random stored names: the original name is kept in the row, never trusted as a path.
+    suffix = PurePath(filename).suffix.lower()[:16]
+    return f"attachments/{instance.ticket.organisation_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """A file sent with a message."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class PhoneCall(models.Model):
+    """A call an agent logged; its summary becomes a message on the ticket."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="calls")
+    message = models.OneToOneField(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="call"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="logged_calls"
+    )
+    caller_name = models.CharField(max_length=120)
+    phone_number = models.CharField(max_length=32)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    started_at = models.DateTimeField()
+    duration = models.DurationField()
+    summary = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(direction__in=["inbound", "outbound"]), name="phonecall_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration__gte=timedelta(0)), name="phonecall_duration_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        when = f"{self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_direction_display()} call {self.phone_number} at {when}"
+
+
+class TicketEvent(models.Model):
+    """Append-only history of every SLA-relevant change, written with the change itself.
+
+    The database refuses updates to these rows (a trigger, see migration `tickets.0002`).
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        MESSAGE = "message", "Customer message"
+        RESPONDED = "responded", "Agent responded"
+        NOTE = "note", "Internal note"
+        CALL = "call", "Call logged"
+        STATUS = "status", "Status changed"
+        PRIORITY = "priority", "Priority changed"
+        ASSIGNED = "assigned", "Assignment changed"
+        ROUTED = "routed", "Routed"
+        PAUSED = "paused", "Clock paused"
+        RESUMED = "resumed", "Clock resumed"
+        WORKAROUND = "workaround", "Workaround given"
+        RESOLVED = "resolved", "Resolved"
+        REOPENED = "reopened", "Reopened"
+        CLOSED = "closed", "Closed"
+        WARNING = "warning", "SLA warning"
+        BREACH = "breach", "SLA breached"
+        ESCALATED = "escalated", "Escalated"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    clock = models.CharField(max_length=16, choices=Clock.choices, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ticket_events",
+    )
+    at = models.DateTimeField(help_text="When it happened.")
+    data = models.JSONField(
+        default=dict, blank=True, help_text="What changed: old and new values, due instants."
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            # A ticket's history in order (admin, replay).
+            models.Index(fields=["ticket", "at", "id"], name="event_ticket_at_idx"),
+            models.Index(fields=["kind", "at"], name="event_kind_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"

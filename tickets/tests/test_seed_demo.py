@@ -1,0 +1,78 @@
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from contracts.models import BusinessCalendar, Contract, SLATier
+from portal.models import Agent, Member, Organisation, Region, Team
+from tickets.models import Message, PhoneCall, Ticket, TicketEvent
+
+DATA_APPS = ("portal", "contracts", "tickets", "auth")
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every model, as plain values, ordered by primary key."""
+    return {
+        model._meta.label: [
+            tuple(row.values()) for row in model._default_manager.order_by("pk").values()
+        ]
+        for app in DATA_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+@pytest.fixture
+def seeded(db):
+    out = StringIO()
+    call_command("seed_demo", "--tickets-per-org", "6", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_seed_builds_the_demo_world(seeded):
+    assert set(Region.objects.values_list("code", flat=True)) == {"sg", "dxb", "sao", "ber", "nyc"}
+    assert Team.objects.count() == 10
+    assert set(Team.objects.values_list("level", flat=True)) == {"l1", "l2"}
+    assert BusinessCalendar.objects.filter(region__isnull=False).count() == 10
+    assert set(SLATier.objects.values_list("code", flat=True)) == {
+        "standard",
+        "business",
+        "enterprise",
+    }
+    enterprise_p1 = SLATier.objects.get(code="enterprise").targets.get(priority="p1")
+    assert (
+        enterprise_p1.first_response_minutes,
+        enterprise_p1.workaround_minutes,
+        enterprise_p1.resolution_minutes,
+    ) == (10, 30, 120)
+    assert Organisation.objects.count() == 20
+    assert Member.objects.filter(role=Member.Role.ADMIN).count() == 20
+    assert Agent.objects.filter(role=Agent.Role.ACCOUNT_MANAGER).exists()
+    assert Agent.objects.filter(role=Agent.Role.LEAD).count() == 10
+    assert Contract.objects.filter(status=Contract.Status.ACTIVE).count() >= 20
+
+
+def test_seed_tickets_cover_every_channel_and_state(seeded):
+    assert Ticket.objects.count() >= 20 * 4
+    assert set(Ticket.objects.values_list("channel", flat=True)) == set(Ticket.Channel.values)
+    assert set(Ticket.objects.values_list("status", flat=True)) == set(Ticket.Status.values)
+    assert PhoneCall.objects.exists()
+    assert Message.objects.filter(visibility=Message.Visibility.INTERNAL).exists()
+    assert (
+        TicketEvent.objects.filter(kind=TicketEvent.Kind.CREATED).count() == Ticket.objects.count()
+    )
+
+
+def test_seed_prints_the_demo_logins(seeded):
+    assert "Demo logins" in seeded
+    assert "admin " in seeded
+    assert "sophie.laurent" in seeded
+    assert "@auroralive.example" in seeded
+
+
+def test_seeding_twice_gives_the_same_data(seeded):
+    before = snapshot()
+    out = StringIO()
+    call_command("seed_demo", "--tickets-per-org", "6", stdout=out, stderr=StringIO())
+    assert "Created: nothing new" in out.getvalue()
+    assert snapshot() == before
