@@ -28,6 +28,7 @@ from contracts.models import (
 )
 from contracts.services import contract_create, contract_end, contract_sign
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
+from portal.services import staff_permissions_sync
 from tickets import services
 from tickets.models import PhoneCall, Ticket
 
@@ -757,5 +758,6 @@ def seed_demo(
     # One hash for every demo user: they share the password, and hashing ~100 times is slow.
     with transaction.atomic():
         seed_reference_data(password=make_password(password), today=now.date(), report=report)
+    staff_permissions_sync()
     seed_tickets(now=now, seed=seed, per_org=tickets_per_org, report=report, progress=progress)
     return report
