@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
+from contracts.calendars import schedule_cache_clear
 from contracts.models import BusinessCalendar, Contract, Priority, SLATarget, SLATier
 from contracts.services import contract_create, contract_sign
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
@@ -24,6 +25,14 @@ MON_FRI_9_17 = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu"
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_schedule_cache():
+    # Rolled-back tests can hand the same calendar id to a different calendar.
+    schedule_cache_clear()
+    yield
+    schedule_cache_clear()
 
 
 def make_user(username: str, *, staff: bool = False, superuser: bool = False, **extra):

@@ -3,12 +3,14 @@ from django.contrib import admin
 from contracts.models import (
     BusinessCalendar,
     CalendarHoliday,
+    CalendarVersion,
     ComplianceStatement,
     Contract,
     ServiceCreditBand,
     SLATarget,
     SLATier,
 )
+from contracts.services import calendar_changed
 
 
 class CalendarHolidayInline(admin.TabularInline):
@@ -25,6 +27,12 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     readonly_fields = ["version", "updated_at"]
     inlines = [CalendarHolidayInline]
 
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if change and (form.has_changed() or any(f.has_changed() for f in formsets)):
+            # New tickets use the new hours; existing tickets keep the version they started with.
+            calendar_changed(calendar=form.instance)
+
 
 @admin.register(CalendarHoliday)
 class CalendarHolidayAdmin(admin.ModelAdmin):
@@ -33,6 +41,33 @@ class CalendarHolidayAdmin(admin.ModelAdmin):
     list_select_related = ["calendar"]
     search_fields = ["name", "calendar__name"]
     date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        calendar_changed(calendar=obj.calendar)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        calendar_changed(calendar=obj.calendar)
+
+
+@admin.register(CalendarVersion)
+class CalendarVersionAdmin(admin.ModelAdmin):
+    """Frozen copies of calendars, as tickets created under them use them."""
+
+    list_display = ["calendar", "version", "time_zone", "holiday_country", "created_at"]
+    list_filter = ["calendar"]
+    list_select_related = ["calendar"]
+    readonly_fields = [f.name for f in CalendarVersion._meta.fields]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class SLATargetInline(admin.TabularInline):

@@ -3,16 +3,16 @@
 from datetime import date
 from decimal import Decimal
 
+import holidays
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from contracts.business_time import WorkingSchedule
 from portal.models import Organisation, Region
 from portal.timezones import time_zone_choices, validate_time_zone
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Priority(models.TextChoices):
@@ -106,13 +106,55 @@ class BusinessCalendar(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if not isinstance(self.weekly, dict):
-            raise ValidationError({"weekly": "Weekly hours must be an object keyed mon..sun."})
-        unknown = sorted(set(self.weekly) - set(WEEKDAYS))
-        if unknown:
-            raise ValidationError({"weekly": f"Unknown weekday keys: {', '.join(unknown)}."})
+        errors = {}
+        try:
+            WorkingSchedule(self.time_zone, self.weekly)
+        except ValueError as exc:
+            errors["weekly"] = str(exc)
         if self.holiday_subdivision and not self.holiday_country:
-            raise ValidationError({"holiday_subdivision": "A subdivision needs a country."})
+            errors["holiday_subdivision"] = "A subdivision needs a country."
+        elif self.holiday_country:
+            try:
+                holidays.country_holidays(
+                    self.holiday_country, subdiv=self.holiday_subdivision or None, years=2026
+                )
+            except NotImplementedError as exc:
+                errors["holiday_country"] = str(exc)
+        if errors:
+            raise ValidationError(errors)
+
+    def schedule(self) -> WorkingSchedule:
+        """The calendar's current hours as a `WorkingSchedule` (cached per version)."""
+        from contracts.calendars import schedule_for_version
+
+        return schedule_for_version(calendar_id=self.pk, version=self.version)
+
+
+class CalendarVersion(models.Model):
+    """A calendar as it was at one version. Tickets keep the version they were created under,
+    so a later change of hours or holidays never moves an existing ticket's deadlines."""
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.PositiveIntegerField()
+    time_zone = models.CharField(max_length=64)
+    weekly = models.JSONField()
+    holiday_country = models.CharField(max_length=2, blank=True)
+    holiday_subdivision = models.CharField(max_length=10, blank=True)
+    custom_dates = models.JSONField(
+        default=list, help_text='[["2026-12-24", true], ...]: date and whether it is closed.'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["calendar", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "version"], name="calendarversion_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calendar} v{self.version}"
 
 
 class CalendarHoliday(models.Model):

@@ -7,8 +7,9 @@ from datetime import date, datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
-from contracts.models import Contract, SLATier
+from contracts.models import BusinessCalendar, Contract, SLATier
 from portal.models import Organisation
 
 
@@ -126,3 +127,14 @@ def contract_end(*, contract: Contract, ends_on: date) -> Contract:
         contract.ends_on = ends_on
         contract.save(update_fields=["ends_on", "updated_at"])
     return contract
+
+
+def calendar_changed(*, calendar: BusinessCalendar) -> BusinessCalendar:
+    """Record that a calendar's hours or dates changed: a new version for new tickets.
+
+    Existing tickets keep the version they were created under.
+    """
+    with transaction.atomic():
+        BusinessCalendar.objects.filter(pk=calendar.pk).update(version=F("version") + 1)
+        calendar.refresh_from_db(fields=["version"])
+    return calendar

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("tickets/", include("tickets.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -646,21 +646,31 @@ def _seed_ticket(
             f"{requester.user.get_full_name()}"
         )
         requester_for_ticket = requester
+    is_phone = channel == Ticket.Channel.PHONE
     ticket = services.ticket_create(
         organisation=organisation,
         requester=requester_for_ticket,
         channel=channel,
         subject=subject,
-        body_text=body,
+        body_text=body if not is_phone else f"Caller reports: {subject}.",
         priority=priority,
         product_area=area if channel != Ticket.Channel.ALERT else Ticket.ProductArea.STREAMING,
         now=created,
-        actor=agent.user if channel == Ticket.Channel.PHONE else None,
+        actor=agent.user if is_phone else None,
         email_message_id=(
             f"<demo-{rng.getrandbits(48):x}@{organisation.slug}.example>"
             if channel == Ticket.Channel.EMAIL
             else ""
         ),
+        call=services.CallDetails(
+            caller_name=requester.user.get_full_name(),
+            phone_number=f"+{rng.randint(10**10, 10**11 - 1)}",
+            direction=PhoneCall.Direction.INBOUND,
+            started_at=created - timedelta(minutes=4),
+            duration=timedelta(minutes=rng.randint(3, 25)),
+        )
+        if is_phone
+        else None,
     )
     report.count("tickets")
     if scenario == "new":
@@ -668,18 +678,18 @@ def _seed_ticket(
     # Mostly on time, sometimes late, so the demo has both met and breached clocks.
     clock = created + timedelta(minutes=rng.choice((4, 8, 15, 25, 45, 90, 240)))
     clock = min(clock, now - timedelta(minutes=1))
-    if channel == Ticket.Channel.PHONE or rng.random() < 0.15:
+    if is_phone:
+        pass  # the call was the first response
+    elif rng.random() < 0.15:
         services.call_log(
             ticket=ticket,
             agent=agent.user,
             caller_name=requester.user.get_full_name(),
             phone_number=f"+{rng.randint(10**10, 10**11 - 1)}",
-            direction=PhoneCall.Direction.OUTBOUND
-            if channel != Ticket.Channel.PHONE
-            else PhoneCall.Direction.INBOUND,
+            direction=PhoneCall.Direction.OUTBOUND,
             started_at=clock - timedelta(minutes=6),
             duration=timedelta(minutes=rng.randint(3, 25)),
-            summary="Talked through the symptoms; collecting logs and a timeline.",
+            summary="Called the customer; collecting logs and a timeline.",
             now=clock,
         )
     else:
@@ -692,15 +702,26 @@ def _seed_ticket(
                 "it now. Could you send the session IDs of two affected users?"
             ),
         )
-    services.ticket_change_status(
-        ticket=ticket, status=Ticket.Status.OPEN, now=clock, actor=agent.user
-    )
+    if ticket.sla_targets.get(priority, {}).get("workaround") and rng.random() < 0.6:
+        clock = min(clock + timedelta(minutes=rng.randint(1, 20)), now)
+        services.ticket_mark_workaround(
+            ticket=ticket,
+            actor=agent.user,
+            now=clock,
+            note="Switch the player to the backup CDN host while we fix the edge.",
+        )
+    if rng.random() < 0.1 and priority != Priority.P4:
+        lower = {Priority.P1: Priority.P2, Priority.P2: Priority.P3, Priority.P3: Priority.P4}
+        clock = min(clock + timedelta(minutes=2), now)
+        services.ticket_change_priority(
+            ticket=ticket, priority=lower[priority], actor=agent.user, now=clock
+        )
     if rng.random() < 0.3:
         services.ticket_reply(
             ticket=ticket,
             author=agent.user,
             internal=True,
-            now=clock + timedelta(minutes=1),
+            now=clock,
             body_text="Checked the edge logs: errors cluster on one PoP. Asked L2 to look.",
         )
     if scenario == "open":
@@ -722,9 +743,6 @@ def _seed_ticket(
         now=later[1],
         body_text="Here are the session IDs: 7f3a-11, 7f3a-42. It happens mostly in the evening.",
         channel=Ticket.Channel.EMAIL if channel == Ticket.Channel.EMAIL else Ticket.Channel.WEB,
-    )
-    services.ticket_change_status(
-        ticket=ticket, status=Ticket.Status.OPEN, now=later[1], actor=customer
     )
     services.ticket_reply(
         ticket=ticket,

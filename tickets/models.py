@@ -379,6 +379,7 @@ class TicketEvent(models.Model):
         WARNING = "warning", "SLA warning"
         BREACH = "breach", "SLA breached"
         ESCALATED = "escalated", "Escalated"
+        CORRECTED = "corrected", "Clocks corrected by replay"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -82,7 +82,8 @@ def test_agent_reply_customer_reply_and_internal_note_are_told_apart(
     ticket_reply(ticket=ticket, author=requester_a.user, body_text="Thanks", now=later)
     ticket_reply(ticket=ticket, author=agent_ber.user, body_text="Hmm", now=later, internal=True)
     kinds = list(ticket.events.values_list("kind", flat=True))
-    assert kinds == ["created", "responded", "message", "note"]
+    # The agent's first public reply also opens the new ticket.
+    assert kinds == ["created", "responded", "status", "message", "note"]
     visibility = list(ticket.messages.values_list("author_kind", "visibility"))
     assert visibility[1:] == [("agent", "public"), ("customer", "public"), ("agent", "internal")]
     ticket.refresh_from_db()

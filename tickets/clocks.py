@@ -1,0 +1,271 @@
+"""SLA clocks of one ticket as pure state transitions.
+
+The services apply these transitions to a ticket's stored clocks as things happen; the replay
+applies the same transitions to the ticket's event history. Nothing here touches the database.
+
+Semantics (see also docs/sla-clocks.md):
+
+- First response, workaround and resolution start when the ticket is created; next response
+  starts at a customer message once the first response has been given, if it is not already
+  waiting for an answer. A clock's due instant is its start plus its target plus the business time
+  it has spent paused, in the ticket's calendar.
+- A public agent response (reply or logged call) meets first and next response; an agent marks the
+  workaround; resolving (or closing) meets resolution.
+- While the status is one of the tier's pausing statuses, the tier's paused clocks stop; while the
+  ticket is resolved or closed, every clock that is still owed stops. Reopening resumes them, and
+  the resolution clock is owed again. Due instants move by exactly the business time paused.
+- A clock that is still owed when its due instant has passed is breached (at its due instant).
+  Every transition first observes breaches at its own instant, so a clock that ran out before it
+  was met, paused or re-targeted stays breached. A breached clock keeps its due instant.
+- A priority change re-targets every clock still owed and not breached, from its start, keeping the
+  business time already used; met clocks stay met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from contracts.business_time import WorkingSchedule
+
+FIRST_RESPONSE = "first_response"
+NEXT_RESPONSE = "next_response"
+WORKAROUND = "workaround"
+RESOLUTION = "resolution"
+CLOCKS = (FIRST_RESPONSE, NEXT_RESPONSE, WORKAROUND, RESOLUTION)
+STOPPED_STATUSES = frozenset({"resolved", "closed"})
+ZERO = timedelta(0)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One clock's stored state. `started_at` is None for a clock that has not started."""
+
+    name: str
+    started_at: datetime | None = None
+    due_at: datetime | None = None
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    paused_at: datetime | None = None
+    paused_for: timedelta = ZERO
+
+    @property
+    def owed(self) -> bool:
+        """Started and not yet met: someone still owes the customer this."""
+        return self.started_at is not None and self.met_at is None
+
+    @property
+    def running(self) -> bool:
+        """Counting down towards a due instant right now."""
+        return (
+            self.owed
+            and self.due_at is not None
+            and self.breached_at is None
+            and self.paused_at is None
+        )
+
+    @property
+    def state(self) -> str:
+        if self.started_at is None:
+            return "not_started"
+        if self.breached_at is not None:
+            return "breached"
+        if self.met_at is not None:
+            return "met"
+        if self.due_at is None:
+            return "no_target"
+        if self.paused_at is not None:
+            return "paused"
+        return "running"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a transition did to one clock, for the event history."""
+
+    clock: str
+    what: str  # started, met, unmet, paused, resumed, breached, retargeted
+    due_before: datetime | None
+    due_after: datetime | None
+
+    def as_data(self) -> dict:
+        return {
+            "clock": self.clock,
+            "what": self.what,
+            "due_before": self.due_before.isoformat() if self.due_before else None,
+            "due_after": self.due_after.isoformat() if self.due_after else None,
+        }
+
+
+@dataclass
+class Clocks:
+    """All clocks of a ticket plus what they depend on: priority, status and the SLA snapshot."""
+
+    schedule: WorkingSchedule
+    targets: Mapping[str, Mapping[str, int | None]]
+    pause_statuses: Sequence[str]
+    paused_clocks: Sequence[str]
+    priority: str
+    status: str
+    clocks: dict[str, Clock] = field(default_factory=dict)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def target(self, name: str, priority: str | None = None) -> timedelta | None:
+        minutes = self.targets.get(priority or self.priority, {}).get(name)
+        return timedelta(minutes=minutes) if minutes else None
+
+    def stopped_by(self, status: str) -> frozenset[str]:
+        """The clocks a status stops."""
+        if status in STOPPED_STATUSES:
+            return frozenset(CLOCKS)
+        if status in self.pause_statuses:
+            return frozenset(self.paused_clocks)
+        return frozenset()
+
+    def _due(self, clock: Clock, priority: str | None = None) -> datetime | None:
+        target = self.target(clock.name, priority)
+        if target is None or clock.started_at is None:
+            return None
+        return self.schedule.add(clock.started_at, target + clock.paused_for)
+
+    def _set(self, clock: Clock, what: str, changes: list[Change], **values) -> None:
+        new = replace(clock, **values)
+        self.clocks[clock.name] = new
+        changes.append(Change(clock.name, what, clock.due_at, new.due_at))
+
+    def business_time_left(self, name: str, now: datetime) -> timedelta | None:
+        """Business time until the due instant (negative when overdue), for display."""
+        clock = self.clocks[name]
+        if clock.due_at is None or not clock.owed:
+            return None
+        since = clock.paused_at or now
+        if clock.due_at >= since:
+            return self.schedule.elapsed(since, clock.due_at)
+        return -self.schedule.elapsed(clock.due_at, since)
+
+    def used_share(self, name: str, now: datetime) -> float | None:
+        """Share of the target's business time used so far (1.0 at the due instant)."""
+        clock = self.clocks[name]
+        target = self.target(name)
+        if target is None or clock.started_at is None:
+            return None
+        until = clock.met_at or clock.paused_at or now
+        used = self.schedule.elapsed(clock.started_at, until) - clock.paused_for
+        return used / target
+
+    # --- transitions ----------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        schedule: WorkingSchedule,
+        targets: Mapping[str, Mapping[str, int | None]],
+        pause_statuses: Sequence[str],
+        paused_clocks: Sequence[str],
+        priority: str,
+        status: str,
+        at: datetime,
+    ) -> tuple[Clocks, list[Change]]:
+        """The clocks of a ticket created at `at`."""
+        state = cls(schedule, targets, pause_statuses, paused_clocks, priority, status)
+        changes: list[Change] = []
+        for name in CLOCKS:
+            state.clocks[name] = Clock(name)
+            if name != NEXT_RESPONSE:
+                state._start(name, at, changes)
+        return state, changes
+
+    def _start(self, name: str, at: datetime, changes: list[Change]) -> None:
+        clock = Clock(name, started_at=at)
+        clock = replace(clock, due_at=self._due(clock))
+        if name in self.stopped_by(self.status):
+            clock = replace(clock, paused_at=at)
+        self.clocks[name] = clock
+        changes.append(Change(name, "started", None, clock.due_at))
+
+    def observe(self, at: datetime) -> list[Change]:
+        """Record as breached every owed clock whose due instant passed while it was counting:
+        before `at`, or, for a paused clock, before its pause began (a target lowered during a
+        pause can have run out before it)."""
+        changes: list[Change] = []
+        for clock in list(self.clocks.values()):
+            if not clock.owed or clock.breached_at is not None or clock.due_at is None:
+                continue
+            counted_until = min(at, clock.paused_at) if clock.paused_at else at
+            if clock.due_at < counted_until:
+                self._set(clock, "breached", changes, breached_at=clock.due_at)
+        return changes
+
+    def agent_response(self, at: datetime) -> list[Change]:
+        """A public agent reply or a logged call."""
+        changes = self.observe(at)
+        for name in (FIRST_RESPONSE, NEXT_RESPONSE):
+            clock = self.clocks[name]
+            if clock.owed:
+                self._set(clock, "met", changes, met_at=at, paused_at=None)
+        return changes
+
+    def customer_message(self, at: datetime) -> list[Change]:
+        """A customer wrote: an answer is owed, unless the first response still covers it."""
+        changes = self.observe(at)
+        if not self.clocks[FIRST_RESPONSE].owed and not self.clocks[NEXT_RESPONSE].owed:
+            self._start(NEXT_RESPONSE, at, changes)
+        return changes
+
+    def workaround(self, at: datetime) -> list[Change]:
+        changes = self.observe(at)
+        clock = self.clocks[WORKAROUND]
+        if clock.owed:
+            self._set(clock, "met", changes, met_at=at, paused_at=None)
+        return changes
+
+    def change_status(self, at: datetime, status: str) -> list[Change]:
+        changes = self.observe(at)
+        old, self.status = self.status, status
+        was_stopped, now_stopped = self.stopped_by(old), self.stopped_by(status)
+        resolution = self.clocks[RESOLUTION]
+        if status in STOPPED_STATUSES and resolution.owed:
+            # Resolving meets the resolution clock; it also stops, so that reopening can tell
+            # how long the ticket stayed resolved.
+            paused_at = resolution.paused_at or (None if resolution.breached_at else at)
+            self._set(resolution, "met", changes, met_at=at, paused_at=paused_at)
+        elif old in STOPPED_STATUSES and status not in STOPPED_STATUSES and resolution.met_at:
+            self._set(resolution, "unmet", changes, met_at=None)
+        for name in CLOCKS:
+            clock = self.clocks[name]
+            if clock.started_at is None or clock.breached_at is not None:
+                continue
+            stopping = name in now_stopped and name not in was_stopped
+            resuming = name in was_stopped and name not in now_stopped
+            if stopping and clock.owed and clock.paused_at is None:
+                self._set(clock, "paused", changes, paused_at=at)
+            elif resuming and clock.owed and clock.paused_at is not None:
+                self._resume(clock, at, changes)
+        return changes
+
+    def _resume(self, clock: Clock, at: datetime, changes: list[Change]) -> None:
+        paused_for = clock.paused_for + self.schedule.elapsed(clock.paused_at, at)
+        resumed = replace(clock, paused_at=None, paused_for=paused_for)
+        self._set(
+            clock,
+            "resumed",
+            changes,
+            paused_at=None,
+            paused_for=paused_for,
+            due_at=self._due(resumed),
+        )
+
+    def change_priority(self, at: datetime, priority: str) -> list[Change]:
+        """Re-target every clock still owed and not breached, keeping the business time used."""
+        changes = self.observe(at)
+        self.priority = priority
+        for clock in list(self.clocks.values()):
+            if clock.owed and clock.breached_at is None:
+                due = self._due(clock)
+                if due != clock.due_at:
+                    self._set(clock, "retargeted", changes, due_at=due)
+        # A lower target may already have run out.
+        return changes + self.observe(at)

@@ -1,0 +1,190 @@
+"""Random ticket lives: after every step the stored clocks equal the replay of the history, and
+every clock still counting is due exactly where an independent calculation puts it."""
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tickets.clocks import CLOCKS, NEXT_RESPONSE, STOPPED_STATUSES
+from tickets.models import Ticket
+from tickets.services import (
+    TicketError,
+    call_log,
+    ticket_change_priority,
+    ticket_change_status,
+    ticket_create,
+    ticket_mark_workaround,
+    ticket_reply,
+)
+from tickets.sla import replay_differences, ticket_schedule
+
+START = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)  # a Friday, shortly before Berlin's DST change
+
+
+class TicketLives(RuleBasedStateMachine):
+    cast: dict = {}
+
+    @initialize(
+        who=st.sampled_from(["requester_a", "requester_b"]),
+        priority=st.sampled_from(["p1", "p2", "p3", "p4"]),
+        offset=st.integers(0, 7 * 24 * 60),
+    )
+    def open_ticket(self, who, priority, offset):
+        self.member = self.cast[who]
+        self.agent = self.cast["agent_ber"].user
+        self.now = START + timedelta(minutes=offset)
+        if who == "requester_b" and priority == "p1":
+            priority = "p2"  # Standard does not cover P1
+        self.ticket = ticket_create(
+            organisation=self.member.organisation,
+            requester=self.member,
+            channel="web",
+            subject="Random life",
+            body_text="Something is wrong.",
+            priority=priority,
+            now=self.now,
+        )
+        # The statuses the ticket had, with the instant each began: the independent record
+        # of pauses.
+        self.statuses = [(self.now, "new")]
+
+    def _refresh(self) -> Ticket:
+        self.ticket = Ticket.objects.get(pk=self.ticket.pk)
+        if self.ticket.status != self.statuses[-1][1]:
+            self.statuses.append((self.now, self.ticket.status))
+        return self.ticket
+
+    @rule(minutes=st.one_of(st.integers(1, 90), st.integers(90, 4 * 24 * 60)))
+    def time_passes(self, minutes):
+        self.now += timedelta(minutes=minutes)
+
+    @precondition(lambda self: self.ticket.status != "closed")
+    @rule(internal=st.booleans())
+    def agent_replies(self, internal):
+        ticket_reply(
+            ticket=self.ticket,
+            author=self.agent,
+            body_text="Agent",
+            now=self.now,
+            internal=internal,
+        )
+        self._refresh()
+
+    @precondition(lambda self: self.ticket.status != "closed")
+    @rule()
+    def customer_writes(self):
+        ticket_reply(
+            ticket=self.ticket, author=self.member.user, body_text="Customer", now=self.now
+        )
+        self._refresh()
+
+    @precondition(lambda self: self.ticket.status != "closed")
+    @rule()
+    def agent_calls(self):
+        call_log(
+            ticket=self.ticket,
+            agent=self.agent,
+            caller_name="C",
+            phone_number="+1",
+            direction="outbound",
+            started_at=self.now,
+            duration=timedelta(minutes=3),
+            summary="Call",
+            now=self.now,
+        )
+        self._refresh()
+
+    @rule(
+        status=st.sampled_from(["open", "pending", "resolved", "closed"]), by_customer=st.booleans()
+    )
+    def status_changes(self, status, by_customer):
+        actor = self.member.user if by_customer else self.agent
+        # Not allowed from here, or not by this person: then nothing changes.
+        with contextlib.suppress(TicketError):
+            ticket_change_status(ticket=self.ticket, status=status, actor=actor, now=self.now)
+        self._refresh()
+
+    @rule(priority=st.sampled_from(["p1", "p2", "p3", "p4"]))
+    def priority_changes(self, priority):
+        with contextlib.suppress(TicketError):  # closed, or not covered by the contract
+            ticket_change_priority(
+                ticket=self.ticket, priority=priority, actor=self.agent, now=self.now
+            )
+        self._refresh()
+
+    @rule()
+    def workaround_given(self):
+        with contextlib.suppress(TicketError):  # closed, resolved or already given
+            ticket_mark_workaround(ticket=self.ticket, actor=self.agent, now=self.now)
+        self._refresh()
+
+    @invariant()
+    def stored_clocks_equal_the_replay(self):
+        ticket = self._refresh()
+        assert replay_differences(ticket, ticket.events.order_by("id")) == []
+
+    @invariant()
+    def counting_clocks_are_due_where_an_independent_calculation_says(self):
+        ticket = self.ticket
+        schedule = ticket_schedule(ticket)
+        for clock in CLOCKS:
+            target = ticket.sla_targets[ticket.priority].get(clock)
+            started = (
+                ticket.next_response_started_at if clock == NEXT_RESPONSE else ticket.created_at
+            )
+            if (
+                not target
+                or started is None
+                or getattr(ticket, f"{clock}_met_at") is not None
+                or getattr(ticket, f"{clock}_breached_at") is not None
+            ):
+                continue
+            stops = STOPPED_STATUSES | (
+                set(ticket.sla_pause_statuses) if clock in ticket.sla_paused_clocks else set()
+            )
+            runs = self._stopped_runs(stops)
+            # A clock paused right now is due where it would be if it resumed at once.
+            completed = [(begin, end) for begin, end in runs if end is not None and end > started]
+            expected = schedule.add(started, timedelta(minutes=target), pauses=completed)
+            assert getattr(ticket, f"{clock}_due_at") == expected, clock
+            paused_now = bool(runs) and runs[-1][1] is None
+            assert (getattr(ticket, f"{clock}_paused_at") is not None) == paused_now, clock
+
+    def _stopped_runs(self, stops: set[str]) -> list[tuple[datetime, datetime | None]]:
+        """Maximal spans spent in statuses that stop the clock; the last may still be open."""
+        runs: list[list] = []
+        previous_stops = False
+        for i, (begin, status) in enumerate(self.statuses):
+            end = self.statuses[i + 1][0] if i + 1 < len(self.statuses) else None
+            stopping = status in stops
+            if stopping and previous_stops:
+                runs[-1][1] = end  # e.g. pending, then resolved: one pause
+            elif stopping:
+                runs.append([begin, end])
+            previous_stops = stopping
+        return [(begin, end) for begin, end in runs]
+
+
+@pytest.mark.django_db
+def test_random_ticket_lives_keep_stored_clocks_equal_to_their_replay(cast):
+    TicketLives.cast = cast
+    run_state_machine_as_test(
+        TicketLives,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
