@@ -6,6 +6,7 @@ from contracts.models import (
     CalendarVersion,
     ComplianceStatement,
     Contract,
+    EscalationPolicy,
     ServiceCreditBand,
     SLATarget,
     SLATier,
@@ -144,3 +145,23 @@ class ComplianceStatementAdmin(admin.ModelAdmin):
     date_hierarchy = "month"
     autocomplete_fields = ["organisation"]
     readonly_fields = ["content_hash", "generated_at", "issued_at", "issued_by"]
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    """Who hears about warnings and breaches; tiers without a row use the defaults (see the
+    model's description)."""
+
+    list_display = [
+        "tier",
+        "priority",
+        "trigger",
+        "notify_assignee",
+        "notify_team_lead",
+        "notify_l2_team",
+        "notify_account_manager",
+        "move_to_l2",
+        "repeat_minutes",
+    ]
+    list_filter = ["tier", "priority", "trigger"]
+    list_select_related = ["tier"]

@@ -479,3 +479,45 @@ class ComplianceStatement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} {self.month:%Y-%m}"
+
+
+class EscalationPolicy(models.Model):
+    """Who hears about a warning or a breach, per tier and priority.
+
+    Without a row for a tier, priority and trigger, `contracts.escalation.policy_for` applies the
+    defaults: a warning goes to the assignee and their team lead; a breach to the team lead and
+    the region's L2 team, moves P1 and P2 tickets to L2, and for P1 also tells the account
+    manager and repeats every 15 minutes until acknowledged.
+    """
+
+    class Trigger(models.TextChoices):
+        WARNING = "warning", "Warning"
+        BREACH = "breach", "Breach"
+
+    tier = models.ForeignKey(SLATier, on_delete=models.CASCADE, related_name="escalation_policies")
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    trigger = models.CharField(max_length=8, choices=Trigger.choices)
+    notify_assignee = models.BooleanField(default=False)
+    notify_team_lead = models.BooleanField(default=False)
+    notify_l2_team = models.BooleanField(default=False)
+    notify_account_manager = models.BooleanField(default=False)
+    move_to_l2 = models.BooleanField(default=False, help_text="Give the ticket to the L2 team.")
+    repeat_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Notify again this often until acknowledged."
+    )
+
+    class Meta:
+        ordering = ["tier", "priority", "trigger"]
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tier", "priority", "trigger"], name="escalationpolicy_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(repeat_minutes__isnull=True) | Q(repeat_minutes__gt=0),
+                name="escalationpolicy_repeat_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} {self.priority.upper()} {self.trigger}"

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from contracts.business_time import WEEKDAYS
 from contracts.calendars import calendar_version_snapshot
 from contracts.models import BusinessCalendar, Contract, SLATier
 from contracts.services import tier_terms
@@ -23,6 +24,7 @@ class SLATerms:
     targets: dict[str, dict[str, int | None]]
     pause_statuses: list[str]
     paused_clocks: list[str]
+    warning_thresholds: list[int]
 
     def allows(self, priority: str) -> bool:
         return priority in self.targets
@@ -31,7 +33,17 @@ class SLATerms:
 def coverage_calendar(*, tier: SLATier, region: Region) -> BusinessCalendar:
     """The calendar a tier's clocks run in for a customer of `region`."""
     if tier.coverage == SLATier.Coverage.ALWAYS:
-        return BusinessCalendar.objects.get(code=ALWAYS_CALENDAR_CODE)
+        # Created by migration; made again here should an operator have flushed the table.
+        calendar, _ = BusinessCalendar.objects.get_or_create(
+            code=ALWAYS_CALENDAR_CODE,
+            defaults={
+                "name": "24x7",
+                "time_zone": "UTC",
+                "weekly": {day: [["00:00", "24:00"]] for day in WEEKDAYS},
+                "hours": BusinessCalendar.Hours.ALWAYS,
+            },
+        )
+        return calendar
     calendars = {c.hours: c for c in BusinessCalendar.objects.filter(region=region)}
     calendar = calendars.get(tier.coverage) or calendars.get(BusinessCalendar.Hours.BUSINESS)
     if calendar is None:
@@ -67,4 +79,5 @@ def sla_terms_for(*, organisation: Organisation, at: datetime) -> SLATerms | Non
         targets=terms["targets"],
         pause_statuses=terms["pause_statuses"],
         paused_clocks=terms["paused_clocks"],
+        warning_thresholds=terms.get("warning_thresholds", contract.tier.warning_thresholds),
     )

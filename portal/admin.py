@@ -1,6 +1,21 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
-from portal.models import Agent, EmailDomain, Heartbeat, Member, Organisation, Region, Team
+from portal.models import (
+    Agent,
+    DeadLetter,
+    EmailDomain,
+    Heartbeat,
+    Member,
+    Organisation,
+    Region,
+    TaskAttempt,
+    Team,
+)
+from portal.services import DeadLetterAlreadyRequeued, deadletter_requeue
 
 
 class TeamInline(admin.TabularInline):
@@ -75,4 +90,83 @@ class HeartbeatAdmin(admin.ModelAdmin):
     readonly_fields = ["name", "seen_at", "beats"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+class RequeuedFilter(admin.SimpleListFilter):
+    title = "requeued"
+    parameter_name = "requeued"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(requeued_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(requeued_at__isnull=True)
+        return queryset
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    """Parked task messages: read-only, except for sending them again."""
+
+    list_display = ["task_name", "task_id", "attempts", "reason", "parked_at", "requeued_at"]
+    list_filter = ["task_name", RequeuedFilter]
+    search_fields = ["task_id", "task_name"]
+    date_hierarchy = "parked_at"
+    actions = ["requeue"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DeadLetter | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: DeadLetter | None = None) -> bool:
+        return False
+
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("portal.change_deadletter")
+
+    @admin.action(description="Requeue selected tasks", permissions=["requeue"])
+    def requeue(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
+        now = timezone.now()
+        requeued = skipped = 0
+        for dead_letter in queryset:
+            try:
+                deadletter_requeue(dead_letter=dead_letter, now=now)
+            except DeadLetterAlreadyRequeued:
+                skipped += 1
+            except BrokerError as exc:
+                self.message_user(
+                    request, f"The broker refused {dead_letter}: {exc}", messages.ERROR
+                )
+                break
+            else:
+                requeued += 1
+        if requeued:
+            self.message_user(request, f"Requeued {requeued} task(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"Skipped {skipped} task(s) requeued before.", messages.WARNING
+            )
+
+
+@admin.register(TaskAttempt)
+class TaskAttemptAdmin(admin.ModelAdmin):
+    """Starts of task messages in flight or parked; written by the task guard only."""
+
+    list_display = ["task_name", "task_id", "attempts", "first_started_at", "last_started_at"]
+    list_filter = ["task_name"]
+    search_fields = ["task_id", "task_name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TaskAttempt | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: TaskAttempt | None = None) -> bool:
         return False

@@ -183,3 +183,64 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskAttempt(models.Model):
+    """How many times a Celery message (by task id) has started; the guard in `taskguard` counts.
+
+    Written and committed before the task body runs, so it survives a worker that dies in the
+    body. Rows live while a message is in flight or parked; success or a requeue deletes them.
+    """
+
+    task_id = models.CharField(max_length=255, primary_key=True)
+    task_name = models.CharField(max_length=255)
+    attempts = models.PositiveSmallIntegerField()
+    first_started_at = models.DateTimeField()
+    last_started_at = models.DateTimeField()
+
+    class Meta:
+        # A small table (in-flight and parked messages only): the admin sorts it without an index.
+        ordering = ["-last_started_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(attempts__gte=1), name="taskattempt_attempts_min"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}] x{self.attempts}"
+
+
+class DeadLetter(models.Model):
+    """A task message taken out of circulation: its worker kept dying, or it failed for good."""
+
+    task_id = models.CharField(max_length=255, unique=True)
+    task_name = models.CharField(max_length=255)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    # The queue the message came from, so that a requeue goes back to the same workers.
+    queue = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField()
+    reason = models.TextField()
+    parked_at = models.DateTimeField()
+    requeued_at = models.DateTimeField(null=True, blank=True)
+    requeued_task_id = models.CharField(
+        max_length=255, blank=True, help_text="The id of the new message sent by the requeue."
+    )
+
+    class Meta:
+        ordering = ["-parked_at"]
+        indexes = [
+            # The admin list: newest parked first.
+            models.Index(fields=["-parked_at"], name="deadletter_parked_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(attempts__gte=1), name="deadletter_attempts_min"),
+            # A requeue records both when and as which message, or neither.
+            models.CheckConstraint(
+                condition=Q(requeued_at__isnull=True, requeued_task_id="")
+                | (Q(requeued_at__isnull=False) & ~Q(requeued_task_id="")),
+                name="deadletter_requeue_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}[{self.task_id}]"

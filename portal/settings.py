@@ -168,7 +168,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Email ------------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if env.str("EMAIL_URL", default="") or not DEBUG:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+else:
+    # Development: keep notification emails as files to read, not noise in the worker's log.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meridian Support <support@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
@@ -187,9 +192,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # With late acknowledgement, a message whose worker died is redelivered after this long.
+    # With late acknowledgement, a message whose worker died is redelivered once it has been
+    # unacknowledged this long; workers look for such messages every interval x throttle
+    # seconds. Nothing depends on the redelivery for timing: beat sends a new sweep every
+    # minute and the sweep re-sends late emails.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
     }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="meridian")
 CELERY_TASK_ACKS_LATE = True
@@ -203,7 +213,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The deadline sweep: how often beat runs it, and how many tickets it handles per transaction.
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
+SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=500)
+# An unacknowledged P1 breach is notified again this often (unless a tier's policy says else).
+ESCALATION_REPEAT_MINUTES = env.int("ESCALATION_REPEAT_MINUTES", default=15)
+# An email not sent this long after its notification was written is handed to a sender again.
+NOTIFICATION_RESEND_AFTER_SECONDS = env.int("NOTIFICATION_RESEND_AFTER_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
+    "sweep-deadlines": {
+        "task": "tickets.tasks.sweep_deadlines",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
     "heartbeat": {
         "task": "portal.tasks.record_heartbeat",
         "schedule": env.float("HEARTBEAT_INTERVAL_SECONDS", default=60.0),

@@ -49,6 +49,8 @@ class Clock:
     breached_at: datetime | None = None
     paused_at: datetime | None = None
     paused_for: timedelta = ZERO
+    warned: int = 0  # the highest warning threshold recorded, in percent
+    alert_at: datetime | None = None  # while running: next threshold crossing, or the due instant
 
     @property
     def owed(self) -> bool:
@@ -85,17 +87,22 @@ class Change:
     """What a transition did to one clock, for the event history."""
 
     clock: str
-    what: str  # started, met, unmet, paused, resumed, breached, retargeted
+    what: str  # started, met, unmet, paused, resumed, breached, warned, retargeted
     due_before: datetime | None
     due_after: datetime | None
+    threshold: int | None = None  # for "warned"
+    cycle_started_at: datetime | None = None
 
     def as_data(self) -> dict:
-        return {
+        data = {
             "clock": self.clock,
             "what": self.what,
             "due_before": self.due_before.isoformat() if self.due_before else None,
             "due_after": self.due_after.isoformat() if self.due_after else None,
         }
+        if self.threshold is not None:
+            data["threshold"] = self.threshold
+        return data
 
 
 @dataclass
@@ -108,6 +115,7 @@ class Clocks:
     paused_clocks: Sequence[str]
     priority: str
     status: str
+    thresholds: Sequence[int] = ()
     clocks: dict[str, Clock] = field(default_factory=dict)
 
     # --- helpers --------------------------------------------------------------------------------
@@ -130,10 +138,32 @@ class Clocks:
             return None
         return self.schedule.add(clock.started_at, target + clock.paused_for)
 
-    def _set(self, clock: Clock, what: str, changes: list[Change], **values) -> None:
+    def _alert_at(self, clock: Clock) -> datetime | None:
+        """When the sweep must next look at this clock: its next warning threshold, then its
+        due instant; None while it is not counting down."""
+        if not clock.running:
+            return None
+        target = self.target(clock.name)
+        for threshold in sorted(self.thresholds):
+            if threshold > clock.warned:
+                used = target * threshold // 100
+                return self.schedule.add(clock.started_at, used + clock.paused_for)
+        return clock.due_at
+
+    def _set(
+        self,
+        clock: Clock,
+        what: str,
+        changes: list[Change],
+        threshold: int | None = None,
+        **values,
+    ) -> None:
         new = replace(clock, **values)
+        new = replace(new, alert_at=self._alert_at(new))
         self.clocks[clock.name] = new
-        changes.append(Change(clock.name, what, clock.due_at, new.due_at))
+        changes.append(
+            Change(clock.name, what, clock.due_at, new.due_at, threshold, clock.started_at)
+        )
 
     def business_time_left(self, name: str, now: datetime) -> timedelta | None:
         """Business time until the due instant (negative when overdue), for display."""
@@ -168,9 +198,10 @@ class Clocks:
         priority: str,
         status: str,
         at: datetime,
+        thresholds: Sequence[int] = (),
     ) -> tuple[Clocks, list[Change]]:
         """The clocks of a ticket created at `at`."""
-        state = cls(schedule, targets, pause_statuses, paused_clocks, priority, status)
+        state = cls(schedule, targets, pause_statuses, paused_clocks, priority, status, thresholds)
         changes: list[Change] = []
         for name in CLOCKS:
             state.clocks[name] = Clock(name)
@@ -183,6 +214,7 @@ class Clocks:
         clock = replace(clock, due_at=self._due(clock))
         if name in self.stopped_by(self.status):
             clock = replace(clock, paused_at=at)
+        clock = replace(clock, alert_at=self._alert_at(clock))
         self.clocks[name] = clock
         changes.append(Change(name, "started", None, clock.due_at))
 
@@ -198,6 +230,29 @@ class Clocks:
             if clock.due_at < counted_until:
                 self._set(clock, "breached", changes, breached_at=clock.due_at)
         return changes
+
+    def sweep(self, at: datetime) -> list[Change]:
+        """What the deadline sweep records at `at`: every warning threshold a running clock has
+        crossed before `at` (each once, even when the sweep comes late), then the breaches."""
+        changes: list[Change] = []
+        for clock in list(self.clocks.values()):
+            if not clock.running or clock.alert_at is None or clock.alert_at >= at:
+                continue
+            target = self.target(clock.name)
+            for threshold in sorted(t for t in self.thresholds if t > clock.warned):
+                crossing = self.schedule.add(
+                    clock.started_at, target * threshold // 100 + clock.paused_for
+                )
+                if crossing >= at:
+                    break
+                self._set(self.clocks[clock.name], "warned", changes, threshold, warned=threshold)
+        return changes + self.observe(at)
+
+    def warn(self, name: str, threshold: int) -> None:
+        """Replay of a recorded warning."""
+        clock = self.clocks[name]
+        if threshold > clock.warned:
+            self._set(clock, "warned", [], threshold, warned=threshold)
 
     def agent_response(self, at: datetime) -> list[Change]:
         """A public agent reply or a logged call."""

@@ -8,7 +8,7 @@ organisation that already has tickets is left alone.
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,11 +16,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
+from django.db.models import F
 
+from contracts.escalation import default_policy
 from contracts.models import (
     BusinessCalendar,
     CalendarHoliday,
     Contract,
+    EscalationPolicy,
     Priority,
     ServiceCreditBand,
     SLATarget,
@@ -30,7 +33,7 @@ from contracts.services import contract_create, contract_end, contract_sign
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
 from portal.services import staff_permissions_sync
 from tickets import services
-from tickets.models import PhoneCall, Ticket
+from tickets.models import Escalation, Notification, PhoneCall, Ticket
 
 User = get_user_model()
 
@@ -413,6 +416,14 @@ def seed_reference_data(*, password: str, today: date, report: SeedReport) -> No
                 tier=tier, below_percent=below, defaults={"credit_percent": credit}
             )
             report.count("credit bands", created)
+        # Written out so the support desk shows the chain; these are the built-in defaults.
+        for priority in targets:
+            for trigger in EscalationPolicy.Trigger.values:
+                policy = default_policy(priority=priority, trigger=trigger)
+                _, created = EscalationPolicy.objects.get_or_create(
+                    tier=tier, priority=priority, trigger=trigger, defaults=asdict(policy)
+                )
+                report.count("escalation policies", created)
 
     regions = {region.code: region for region in Region.objects.all()}
     tiers = {tier.code: tier for tier in SLATier.objects.all()}
@@ -601,6 +612,19 @@ def seed_tickets(
             )
         if progress:
             progress(1)
+    _settle_history(now)
+
+
+def _settle_history(now: datetime) -> None:
+    """Alerts older than an hour are history in the demo: their emails count as sent and their
+    escalations as acknowledged, so the live demo only nags about what is current."""
+    old = now - timedelta(hours=1)
+    Notification.objects.filter(created_at__lt=old, email_sent_at__isnull=True).update(
+        email_sent_at=F("created_at"), read_at=F("created_at"), dispatched_at=F("created_at")
+    )
+    Escalation.objects.filter(created_at__lt=old, acknowledged_at__isnull=True).update(
+        acknowledged_at=F("created_at") + timedelta(minutes=7), next_repeat_at=None
+    )
 
 
 def _allowed_priorities(organisation: Organisation, now: datetime) -> list[str]:

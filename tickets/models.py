@@ -30,20 +30,14 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(q)
 
 
-def _clock_due_index(clock: str) -> models.Index:
-    # The deadline sweep's work queue: running clocks ordered by due instant. Met, breached and
-    # paused clocks drop out of the index, so it stays as small as the work that is due.
+def _clock_alert_index(clock: str) -> models.Index:
+    # The deadline sweep's work queue: a clock has an alert instant only while it is counting
+    # down (its next warning threshold, or its due instant), so the index holds exactly the
+    # running clocks, ordered by when they next need attention.
     return models.Index(
-        fields=[f"{clock}_due_at"],
-        condition=Q(
-            **{
-                f"{clock}_due_at__isnull": False,
-                f"{clock}_met_at__isnull": True,
-                f"{clock}_breached_at__isnull": True,
-                f"{clock}_paused_at__isnull": True,
-            }
-        ),
-        name=f"ticket_{clock[:5]}_running_due_idx",
+        fields=[f"{clock}_alert_at"],
+        condition=Q(**{f"{clock}_alert_at__isnull": False}),
+        name=f"ticket_{clock[:5]}_alert_idx",
     )
 
 
@@ -51,8 +45,9 @@ class Ticket(models.Model):
     """A customer's request, with the SLA snapshot taken when it was created and its clocks.
 
     Each clock (first response, next response, workaround, resolution) has a due instant, the
-    instant it was met, the instant it breached, the instant it was paused (while paused) and the
-    business time it has spent paused so far.
+    instant it was met, the instant it breached, the instant it was paused (while paused), the
+    business time it has spent paused so far, the highest warning threshold recorded, and, while
+    it counts down, the instant it next needs the sweep's attention (`_alert_at`).
     """
 
     class Channel(models.TextChoices):
@@ -124,12 +119,17 @@ class Ticket(models.Model):
     )
     sla_pause_statuses = models.JSONField(default=list, blank=True)
     sla_paused_clocks = models.JSONField(default=list, blank=True)
+    sla_warning_thresholds = models.JSONField(
+        default=list, blank=True, help_text="Percentages of a target at which to warn."
+    )
 
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_response_met_at = models.DateTimeField(null=True, blank=True)
     first_response_breached_at = models.DateTimeField(null=True, blank=True)
     first_response_paused_at = models.DateTimeField(null=True, blank=True)
     first_response_paused_for = models.DurationField(default=timedelta(0))
+    first_response_warned = models.PositiveSmallIntegerField(default=0)
+    first_response_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     next_response_started_at = models.DateTimeField(
         null=True, blank=True, help_text="The customer message waiting for an answer."
@@ -139,18 +139,24 @@ class Ticket(models.Model):
     next_response_breached_at = models.DateTimeField(null=True, blank=True)
     next_response_paused_at = models.DateTimeField(null=True, blank=True)
     next_response_paused_for = models.DurationField(default=timedelta(0))
+    next_response_warned = models.PositiveSmallIntegerField(default=0)
+    next_response_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     workaround_due_at = models.DateTimeField(null=True, blank=True)
     workaround_met_at = models.DateTimeField(null=True, blank=True)
     workaround_breached_at = models.DateTimeField(null=True, blank=True)
     workaround_paused_at = models.DateTimeField(null=True, blank=True)
     workaround_paused_for = models.DurationField(default=timedelta(0))
+    workaround_warned = models.PositiveSmallIntegerField(default=0)
+    workaround_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     resolution_met_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_paused_at = models.DateTimeField(null=True, blank=True)
     resolution_paused_for = models.DurationField(default=timedelta(0))
+    resolution_warned = models.PositiveSmallIntegerField(default=0)
+    resolution_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -185,7 +191,7 @@ class Ticket(models.Model):
             ),
         ]
         indexes = [
-            *(_clock_due_index(clock) for clock in CLOCKS),
+            *(_clock_alert_index(clock) for clock in CLOCKS),
             # Agent queues: a team's tickets in a status, oldest activity first.
             models.Index(fields=["team", "status", "updated_at"], name="ticket_team_status_idx"),
             models.Index(
@@ -380,6 +386,7 @@ class TicketEvent(models.Model):
         BREACH = "breach", "SLA breached"
         ESCALATED = "escalated", "Escalated"
         CORRECTED = "corrected", "Clocks corrected by replay"
+        ACKNOWLEDGED = "acknowledged", "Escalation acknowledged"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -406,3 +413,131 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SLAAlert(models.Model):
+    """A clock crossing a warning threshold, or breaching: recorded exactly once.
+
+    `cycle_started_at` tells apart the cycles of the next-response clock, which restarts with
+    every unanswered customer message.
+    """
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", "Warning"
+        BREACH = "breach", "Breach"
+
+    BREACH_THRESHOLD = 100
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="alerts")
+    clock = models.CharField(max_length=16, choices=Clock.choices)
+    cycle_started_at = models.DateTimeField()
+    threshold = models.PositiveSmallIntegerField(help_text="Percent of the target; 100: breach.")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    at = models.DateTimeField(help_text="When it was recorded.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "SLA alert"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "clock", "cycle_started_at", "threshold"],
+                name="slaalert_exactly_once",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="breach") & Q(threshold=100))
+                | (Q(kind="warning") & Q(threshold__gt=0, threshold__lt=100)),
+                name="slaalert_kind_matches_threshold",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "at"], name="slaalert_kind_at_idx")]
+
+    def __str__(self) -> str:
+        what = "breach" if self.kind == self.Kind.BREACH else f"{self.threshold}% warning"
+        return f"{self.get_clock_display()} {what}"
+
+
+class Escalation(models.Model):
+    """Someone made responsible for reacting to an alert; they can acknowledge it.
+
+    An escalation with a repeat interval is notified again until acknowledged or until the
+    clock is met.
+    """
+
+    class Role(models.TextChoices):
+        ASSIGNEE = "assignee", "Assignee"
+        TEAM_LEAD = "team_lead", "Team lead"
+        L2_TEAM = "l2_team", "L2 team"
+        ACCOUNT_MANAGER = "account_manager", "Account manager"
+
+    alert = models.ForeignKey(SLAAlert, on_delete=models.PROTECT, related_name="escalations")
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="escalations")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escalations"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    repeat_every = models.DurationField(null=True, blank=True)
+    next_repeat_at = models.DateTimeField(null=True, blank=True)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "recipient"], name="escalation_once"),
+        ]
+        indexes = [
+            # The sweep's repeat queue: unacknowledged escalations due to be notified again.
+            models.Index(
+                fields=["next_repeat_at"],
+                condition=Q(next_repeat_at__isnull=False),
+                name="escalation_repeat_idx",
+            ),
+            models.Index(fields=["recipient", "acknowledged_at"], name="escalation_recipient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert} → {self.recipient} ({self.get_role_display()})"
+
+
+class Notification(models.Model):
+    """One message to one person about an escalation: shown in the support desk and emailed."""
+
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.PROTECT, related_name="notifications"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="notifications")
+    sequence = models.PositiveIntegerField(default=0, help_text="0 first, then each repeat.")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Outbox: handed to a sender task (again, if it is late), claimed by the sender that sends
+    # it, then marked sent.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["escalation", "sequence"], name="notification_once"),
+        ]
+        indexes = [
+            # The in-app list: a person's notifications, unread first.
+            models.Index(
+                fields=["recipient", "read_at", "created_at"], name="notification_inbox_idx"
+            ),
+            # Outbox: emails not sent yet.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(email_sent_at__isnull=True),
+                name="notification_unsent_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"To {self.recipient} about {self.ticket_id} ({self.created_at:%Y-%m-%d %H:%M})"

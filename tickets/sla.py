@@ -12,7 +12,7 @@ from contracts.calendars import schedule_for_version
 from tickets.clocks import CLOCKS, NEXT_RESPONSE, Clock, Clocks
 from tickets.models import Ticket, TicketEvent
 
-CLOCK_FIELDS = ("due_at", "met_at", "breached_at", "paused_at", "paused_for")
+CLOCK_FIELDS = ("due_at", "met_at", "breached_at", "paused_at", "paused_for", "warned", "alert_at")
 CLOCK_LABELS = {
     "first_response": "First response",
     "next_response": "Next response",
@@ -38,6 +38,7 @@ def clocks_load(ticket: Ticket, schedule: WorkingSchedule | None = None) -> Cloc
         paused_clocks=ticket.sla_paused_clocks,
         priority=ticket.priority,
         status=ticket.status,
+        thresholds=ticket.sla_warning_thresholds,
     )
     for name in CLOCKS:
         started = ticket.next_response_started_at if name == NEXT_RESPONSE else ticket.created_at
@@ -113,6 +114,7 @@ def clocks_replay(ticket: Ticket, events: Iterable[TicketEvent]) -> Clocks | Non
                 priority=event.data["priority"],
                 status=event.data["status"],
                 at=event.at,
+                thresholds=ticket.sla_warning_thresholds,
             )
         elif state is None:
             raise ValueError(f"{ticket.reference}: events before its creation event")
@@ -128,6 +130,8 @@ def clocks_replay(ticket: Ticket, events: Iterable[TicketEvent]) -> Clocks | Non
             state.workaround(event.at)
         elif event.kind == TicketEvent.Kind.BREACH:
             state.observe(event.at)
+        elif event.kind == TicketEvent.Kind.WARNING:
+            state.warn(event.clock, event.data["threshold"])
     return state
 
 

@@ -9,10 +9,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contracts.models import CalendarHoliday, ComplianceStatement, ServiceCreditBand
-from portal.models import Heartbeat
+from contracts.models import (
+    CalendarHoliday,
+    ComplianceStatement,
+    EscalationPolicy,
+    ServiceCreditBand,
+)
+from portal.models import DeadLetter, Heartbeat, TaskAttempt
 from tickets.models import Attachment
-from tickets.services import call_log, ticket_create, ticket_reply
+from tickets.services import call_log, sweep, ticket_create, ticket_reply
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 MODELS = sorted(admin.site._registry, key=lambda model: model._meta.label)
@@ -63,6 +68,36 @@ def world(cast, settings, tmp_path):
         organisation=cast["org_a"], month=date(2026, 2, 1), generated_at=NOW
     )
     Heartbeat.objects.create(name="beat", seen_at=NOW, beats=1)
+    # A P1 left unanswered: warnings, breaches, escalations and notifications.
+    ticket_create(
+        organisation=cast["org_a"],
+        requester=cast["requester_a"],
+        channel="api",
+        subject="Down",
+        body_text="Down",
+        priority="p1",
+        now=NOW,
+    )
+    sweep(NOW + timedelta(hours=3))
+    EscalationPolicy.objects.create(
+        tier=tier, priority="p1", trigger="breach", notify_team_lead=True, repeat_minutes=10
+    )
+    TaskAttempt.objects.create(
+        task_id="t-1",
+        task_name="tickets.tasks.sweep_deadlines",
+        attempts=1,
+        first_started_at=NOW,
+        last_started_at=NOW,
+    )
+    DeadLetter.objects.create(
+        task_id="t-2",
+        task_name="tickets.tasks.send_notifications",
+        args=[[1]],
+        kwargs={},
+        attempts=4,
+        reason="started 4 times without finishing",
+        parked_at=NOW,
+    )
     return cast
 
 

@@ -3,6 +3,9 @@
 PostgreSQL refuses UPDATE and DELETE on event rows (TRUNCATE, an administrator's tool, is not a
 row operation and stays possible). SQLite refuses UPDATE; its row deletes stay possible because
 SQLite has no TRUNCATE and test databases are emptied with DELETE.
+
+Caution for later migrations: SQLite rebuilds a table to alter most columns, which drops its
+triggers. A migration that alters `tickets_ticketevent` columns must run `forward` again.
 """
 
 from django.db import migrations

@@ -17,7 +17,7 @@ from hypothesis.stateful import (
 )
 
 from tickets.clocks import CLOCKS, NEXT_RESPONSE, STOPPED_STATUSES
-from tickets.models import Ticket
+from tickets.models import SLAAlert, Ticket
 from tickets.services import (
     TicketError,
     call_log,
@@ -27,6 +27,7 @@ from tickets.services import (
     ticket_mark_workaround,
     ticket_reply,
 )
+from tickets.services.sweep import sweep
 from tickets.sla import replay_differences, ticket_schedule
 
 START = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)  # a Friday, shortly before Berlin's DST change
@@ -128,6 +129,24 @@ class TicketLives(RuleBasedStateMachine):
         with contextlib.suppress(TicketError):  # closed, resolved or already given
             ticket_mark_workaround(ticket=self.ticket, actor=self.agent, now=self.now)
         self._refresh()
+
+    @rule()
+    def deadline_sweep_runs(self):
+        sweep(self.now)
+        self._refresh()
+
+    @invariant()
+    def every_alert_is_recorded_once(self):
+        keys = list(
+            SLAAlert.objects.filter(ticket=self.ticket).values_list(
+                "clock", "cycle_started_at", "threshold"
+            )
+        )
+        assert len(keys) == len(set(keys))
+        warned = {clock: getattr(self.ticket, f"{clock}_warned") for clock in CLOCKS}
+        for clock, _, threshold in keys:
+            if threshold < 100 and clock != NEXT_RESPONSE:
+                assert threshold <= warned[clock]
 
     @invariant()
     def stored_clocks_equal_the_replay(self):

@@ -29,6 +29,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.services.alerts import alerts_raise
 from tickets.sla import (
     clocks_as_data,
     clocks_load,
@@ -73,7 +74,10 @@ def references_reserve(*, count: int) -> list[str]:
     The counter row stays locked until that transaction ends, so numbers are never handed out
     twice; a rolled-back transaction gives its numbers back.
     """
-    ReferenceCounter.objects.filter(name="ticket").update(value=F("value") + count)
+    if not ReferenceCounter.objects.filter(name="ticket").update(value=F("value") + count):
+        # The row comes with the migrations; made again should it ever be missing.
+        ReferenceCounter.objects.get_or_create(name="ticket")
+        ReferenceCounter.objects.filter(name="ticket").update(value=F("value") + count)
     last = ReferenceCounter.objects.values_list("value", flat=True).get(name="ticket")
     return [f"{REFERENCE_PREFIX}{number:06d}" for number in range(last - count + 1, last + 1)]
 
@@ -109,25 +113,23 @@ def _record(
     data: dict,
     changes: Sequence[Change],
 ) -> TicketEvent:
-    """The event of an operation, then one event per clock it breached, paused or resumed."""
+    """The event of an operation, one event per clock it paused or resumed, then the breaches
+    it found, recorded and escalated like the sweep's."""
     event = _event(
         ticket, kind, now, actor, data={**data, "clocks": [c.as_data() for c in changes]}
     )
-    derived = {
-        "breached": TicketEvent.Kind.BREACH,
-        "paused": TicketEvent.Kind.PAUSED,
-        "resumed": TicketEvent.Kind.RESUMED,
-    }
+    derived = {"paused": TicketEvent.Kind.PAUSED, "resumed": TicketEvent.Kind.RESUMED}
     for change in changes:
         if change.what in derived:
             _event(
                 ticket,
                 derived[change.what],
                 now,
-                None if change.what == "breached" else actor,
+                actor,
                 clock=change.clock,
                 data=change.as_data(),
             )
+    alerts_raise(items=[(ticket, changes)], now=now)
     return event
 
 
@@ -237,6 +239,7 @@ def ticket_create(
             ticket.sla_targets = terms.targets
             ticket.sla_pause_statuses = terms.pause_statuses
             ticket.sla_paused_clocks = terms.paused_clocks
+            ticket.sla_warning_thresholds = terms.warning_thresholds
             state, changes = Clocks.start(
                 schedule=ticket_schedule(ticket),
                 targets=terms.targets,
@@ -245,6 +248,7 @@ def ticket_create(
                 priority=priority,
                 status=Status.NEW,
                 at=now,
+                thresholds=terms.warning_thresholds,
             )
             clocks_store(ticket, state)
         ticket.full_clean(exclude=["reference"], validate_unique=False)

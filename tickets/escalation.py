@@ -1,0 +1,126 @@
+"""Who hears about an alert: the tier's escalation policy applied to who is on shift now.
+
+A person is on shift while the business-hours calendar of their team's region is open. The
+roster is read once per sweep (a few dozen rows), then every alert is resolved in memory.
+
+Rules, in order of preference for each role:
+- assignee: the ticket's assignee, if on shift (people without a team, such as administrators,
+  always count as on shift);
+- team lead: the lead of the ticket's team (the region's L1 team when it has none); when off
+  shift, another lead of the same team on shift, else a lead of the same region on shift, else a
+  lead on shift anywhere (follow the sun), else the team's own lead after all;
+- L2 team: the members of the region's L2 team on shift, else the L2 members on shift anywhere,
+  else the region's L2 lead;
+- account manager: the organisation's account manager (not bound to shifts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contracts.calendars import schedule_for_version
+from contracts.escalation import Policy
+from contracts.models import BusinessCalendar
+from portal.models import Agent, Team
+from tickets.models import Escalation, Ticket
+
+Role = Escalation.Role
+
+
+@dataclass
+class Roster:
+    """Agents, teams and which regions are on shift at one instant."""
+
+    now: datetime
+    agents_by_team: dict[int, list[Agent]] = field(default_factory=dict)
+    teams: dict[int, Team] = field(default_factory=dict)
+    team_by_region_level: dict[tuple[int, str], Team] = field(default_factory=dict)
+    region_open: dict[int, bool] = field(default_factory=dict)
+    agent_by_user: dict[int, Agent] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, now: datetime) -> Roster:
+        roster = cls(now=now)
+        for team in Team.objects.all():
+            roster.teams[team.pk] = team
+            roster.team_by_region_level[(team.region_id, team.level)] = team
+            roster.agents_by_team[team.pk] = []
+        agents = Agent.objects.filter(team__isnull=False).select_related("user").order_by("pk")
+        for agent in agents:
+            roster.agents_by_team[agent.team_id].append(agent)
+            roster.agent_by_user[agent.user_id] = agent
+        calendars = BusinessCalendar.objects.filter(
+            region__isnull=False, hours=BusinessCalendar.Hours.BUSINESS
+        )
+        for calendar in calendars:
+            schedule = schedule_for_version(calendar_id=calendar.pk, version=calendar.version)
+            roster.region_open[calendar.region_id] = schedule.is_open(now)
+        return roster
+
+    def on_shift(self, agent: Agent) -> bool:
+        team = self.teams.get(agent.team_id)
+        return team is None or self.region_open.get(team.region_id, True)
+
+    def _leads(self, teams: list[Team]) -> list[Agent]:
+        return [
+            agent
+            for team in teams
+            for agent in self.agents_by_team.get(team.pk, [])
+            if agent.role == Agent.Role.LEAD
+        ]
+
+    def team_lead(self, team: Team) -> list[Agent]:
+        own = self._leads([team])
+        for candidates in (
+            own,
+            self._leads([t for t in self.teams.values() if t.region_id == team.region_id]),
+            self._leads(list(self.teams.values())),
+        ):
+            on_shift = [agent for agent in candidates if self.on_shift(agent)]
+            if on_shift:
+                return on_shift[:1]
+        return own[:1]
+
+    def l2_team(self, region_id: int) -> list[Agent]:
+        team = self.team_by_region_level.get((region_id, Team.Level.L2))
+        members = self.agents_by_team.get(team.pk, []) if team else []
+        on_shift = [agent for agent in members if self.on_shift(agent)]
+        if on_shift:
+            return on_shift
+        anywhere = [
+            agent
+            for t in self.teams.values()
+            if t.level == Team.Level.L2
+            for agent in self.agents_by_team.get(t.pk, [])
+            if self.on_shift(agent)
+        ]
+        return anywhere or self._leads([team] if team else [])
+
+    def recipients(self, ticket: Ticket, policy: Policy) -> list[tuple[int, str]]:
+        """(user id, role) pairs, each person once, in the order of the policy."""
+        chosen: dict[int, str] = {}
+
+        def add(user_id: int | None, role: str) -> None:
+            if user_id is not None and user_id not in chosen:
+                chosen[user_id] = role
+
+        team = self.teams.get(ticket.team_id) or self.team_by_region_level.get(
+            (ticket.region_id, Team.Level.L1)
+        )
+        if policy.notify_assignee and ticket.assignee_id:
+            agent = self.agent_by_user.get(ticket.assignee_id)
+            if agent is None or self.on_shift(agent):
+                add(ticket.assignee_id, Role.ASSIGNEE)
+        if policy.notify_team_lead and team is not None:
+            for lead in self.team_lead(team):
+                add(lead.user_id, Role.TEAM_LEAD)
+        if policy.notify_l2_team:
+            for agent in self.l2_team(ticket.region_id):
+                add(agent.user_id, Role.L2_TEAM)
+        if policy.notify_account_manager:
+            add(ticket.organisation.account_manager_id, Role.ACCOUNT_MANAGER)
+        return list(chosen.items())
+
+    def l2_team_of(self, region_id: int) -> Team | None:
+        return self.team_by_region_level.get((region_id, Team.Level.L2))
