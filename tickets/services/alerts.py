@@ -134,10 +134,11 @@ def alerts_raise(
             for escalation in escalations
         ]
     )
+    by_team: dict[int, list[int]] = {}
     for ticket, team_id in moves.values():
         old = {"team": ticket.team_id, "assignee": ticket.assignee_id}
         ticket.team_id, ticket.assignee_id, ticket.updated_at = team_id, None, now
-        Ticket.objects.filter(pk=ticket.pk).update(team_id=team_id, assignee=None, updated_at=now)
+        by_team.setdefault(team_id, []).append(ticket.pk)
         events.append(
             TicketEvent(
                 ticket=ticket,
@@ -149,6 +150,10 @@ def alerts_raise(
                     "reason": "breach: escalated to L2",
                 },
             )
+        )
+    for team_id, ticket_ids in by_team.items():
+        Ticket.objects.filter(pk__in=ticket_ids).update(
+            team_id=team_id, assignee=None, updated_at=now
         )
     TicketEvent.objects.bulk_create(events)
     notifications_dispatch([n.pk for n in notifications])

@@ -120,7 +120,9 @@ def _record(
     )
     derived = {"paused": TicketEvent.Kind.PAUSED, "resumed": TicketEvent.Kind.RESUMED}
     for change in changes:
-        if change.what in derived:
+        # A clock with nothing promised (no target at this priority) pauses silently.
+        promised = change.due_before is not None or change.due_after is not None
+        if change.what in derived and promised:
             _event(
                 ticket,
                 derived[change.what],
