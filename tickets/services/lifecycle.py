@@ -10,12 +10,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import PurePath
 
 import nh3
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 
 from contracts.models import Priority
 from contracts.selectors import sla_terms_for
@@ -147,8 +150,46 @@ def _check_customer_of(ticket: Ticket, user: AbstractBaseUser, action: str) -> N
         raise TicketError(f"Only the customer's own people can {action} this ticket.")
 
 
+def reopen_deadline(ticket: Ticket) -> datetime | None:
+    """Until when the customer may reopen a resolved ticket."""
+    if ticket.status != Status.RESOLVED or ticket.resolved_at is None:
+        return None
+    return ticket.resolved_at + timedelta(days=settings.REOPEN_WINDOW_DAYS)
+
+
+def _check_reopen_window(ticket: Ticket, now: datetime) -> None:
+    deadline = reopen_deadline(ticket)
+    if deadline is not None and now > deadline:
+        raise TicketError(
+            f"{ticket.reference} was resolved more than {settings.REOPEN_WINDOW_DAYS} days ago "
+            "and can no longer be reopened; please open a new ticket."
+        )
+
+
 def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def attachments_check(files: Sequence[UploadedFile]) -> None:
+    """Refuse uploads the portal does not take, naming the file and the reason."""
+    if len(files) > settings.ATTACHMENT_MAX_FILES:
+        raise TicketError(
+            f"At most {settings.ATTACHMENT_MAX_FILES} files per message; {len(files)} were sent."
+        )
+    allowed = {ext.lower().lstrip(".") for ext in settings.ATTACHMENT_EXTENSIONS}
+    limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
+    for upload in files:
+        name = upload.name or "unnamed"
+        extension = PurePath(name).suffix.lower().lstrip(".")
+        if extension not in allowed:
+            raise TicketError(
+                f"{name}: files of type .{extension or '?'} are not accepted "
+                f"(accepted: {', '.join(sorted(allowed))})."
+            )
+        if upload.size > settings.ATTACHMENT_MAX_BYTES:
+            raise TicketError(f"{name} is larger than {limit}.")
+        if upload.size == 0:
+            raise TicketError(f"{name} is empty.")
 
 
 def _attach(
@@ -158,6 +199,7 @@ def _attach(
     uploader: AbstractBaseUser | None,
     now: datetime,
 ) -> None:
+    attachments_check(files)
     for upload in files:
         digest = hashlib.sha256()
         for chunk in upload.chunks():
@@ -322,6 +364,7 @@ def ticket_reply(
             raise TicketError(f"{ticket.reference} is closed; open a new ticket instead.")
         if not is_agent and author is not None:
             _check_customer_of(ticket, author, "reply to")
+            _check_reopen_window(ticket, now)
         message = Message.objects.create(
             ticket=ticket,
             author=author,
@@ -413,6 +456,8 @@ def ticket_change_status(
                 status == Status.OPEN and ticket.status != Status.RESOLVED
             ):
                 raise TicketError("Customers can resolve a ticket or reopen a resolved one.")
+            if status == Status.OPEN:
+                _check_reopen_window(ticket, now)
         _change_status(ticket, clocks_load(ticket), status, now, actor)
     return ticket
 
