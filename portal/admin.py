@@ -9,6 +9,7 @@ from portal.models import (
     DeadLetter,
     EmailDomain,
     Heartbeat,
+    IdempotencyKey,
     Member,
     Organisation,
     Region,
@@ -169,4 +170,37 @@ class TaskAttemptAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: TaskAttempt | None = None) -> bool:
+        return False
+
+
+# Appended section: its import stays here so that parallel appends to this file merge cleanly.
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """API idempotency keys and the responses they replay: read-only. Deleting a key lets its
+    owner send it again at once (e.g. one left in progress by a crashed request)."""
+
+    list_display = ["key", "user", "method", "path", "status", "created_at"]
+    list_filter = ["method", "status"]
+    list_select_related = ["user"]
+    search_fields = ["key", "path", "user__username", "user__email"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "user",
+        "key",
+        "method",
+        "path",
+        "fingerprint",
+        "status",
+        "response",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: IdempotencyKey | None = None
+    ) -> bool:
         return False

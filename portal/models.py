@@ -244,3 +244,51 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name}[{self.task_id}]"
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` for one API write, and the response its first request got.
+
+    The row is written and committed before the write runs; the unique constraint on (user, key)
+    is what stops two concurrent copies of one request from both creating. While the first runs
+    the row has no status; once it succeeds the status and body are kept, and a retry gets them
+    back instead of a second ticket or message. Keys are per user, and a key older than
+    `portal.services.IDEMPOTENCY_KEY_TTL` (24 hours) may be used again for a new request.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the request's fields and files."
+    )
+    status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The response's HTTP status; empty while in progress."
+    )
+    response = models.JSONField(null=True, blank=True, help_text="The response body, as sent.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "idempotency key"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_unique_per_user"),
+            models.CheckConstraint(
+                condition=Q(status__isnull=True) | Q(status__gte=100, status__lte=599),
+                name="idempotencykey_status_http",
+            ),
+        ]
+        indexes = [
+            # Purging expired keys, and the admin list (newest first).
+            models.Index(fields=["created_at"], name="idempotencykey_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.method} {self.path})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status is None

@@ -1,15 +1,17 @@
 """Writes owned by the portal app."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
 from celery.utils import uuid
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from rest_framework.authtoken.models import Token
 
-from portal.models import Agent, DeadLetter, Heartbeat, TaskAttempt
+from portal.models import Agent, DeadLetter, Heartbeat, IdempotencyKey, Member, TaskAttempt
+from portal.timezones import validate_time_zone
 
 
 def heartbeat_record(*, name: str, now: datetime) -> Heartbeat:
@@ -187,3 +189,143 @@ def deadletter_requeue(*, dead_letter: DeadLetter, now: datetime) -> str:
     dead_letter.requeued_at = now
     dead_letter.requeued_task_id = new_task_id
     return new_task_id
+
+
+# --- The portal's profile page -----------------------------------------------------------------
+# (Appended section of a shared file: its imports live here until the sections are merged.)
+
+
+def profile_time_zone_update(*, profile: Member | Agent, time_zone: str) -> Member | Agent:
+    """Set the zone every instant is shown in, for a customer member or an agent."""
+    validate_time_zone(time_zone)  # ValidationError for anything but an IANA name
+    profile.time_zone = time_zone
+    with transaction.atomic(durable=True):
+        profile.save(update_fields=["time_zone"])
+    return profile
+
+
+def api_token_create(*, user: AbstractBaseUser) -> tuple[Token, bool]:
+    """The user's API token, made if they have none (one token per user); True if made now."""
+    with transaction.atomic(durable=True):
+        token, created = Token.objects.get_or_create(user=user)
+    return token, created
+
+
+def api_token_revoke(*, user: AbstractBaseUser) -> bool:
+    """Delete the user's API token, so requests with it are refused; True if there was one."""
+    with transaction.atomic(durable=True):
+        deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
+# --- Idempotency keys of the REST API ----------------------------------------------------------
+# (Appended section of a shared file: its imports live here until the sections are merged.)
+
+
+# A key is remembered this long; after that the same key may be sent for a new request.
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+
+class IdempotencyKeyConflict(Exception):
+    """A key that cannot be used for this request now; `in_progress` tells which case.
+
+    In progress: its first request has not finished (retry shortly). Otherwise the key was
+    used for a different request (method, path or body) within the last 24 hours.
+    """
+
+    def __init__(self, message: str, *, in_progress: bool) -> None:
+        super().__init__(message)
+        self.in_progress = in_progress
+
+
+def idempotency_key_claim(
+    *,
+    user: AbstractBaseUser,
+    key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    now: datetime,
+) -> IdempotencyKey:
+    """Claim `key` for this request, or find the finished first request that used it.
+
+    The claim is committed before the caller does the write it guards, so a concurrent copy
+    of the same request meets the unique (user, key) row and is refused instead of writing
+    too. Returns the row: without a status it is the caller's claim (do the write, then
+    `idempotency_key_complete` or `idempotency_key_release`); with one, the caller replays
+    the stored response. Raises `IdempotencyKeyConflict` for a different request under the
+    same key, or while the first request is still running.
+    """
+    for _ in range(3):
+        with transaction.atomic(durable=True):
+            try:
+                with transaction.atomic():
+                    return IdempotencyKey.objects.create(
+                        user=user,
+                        key=key,
+                        method=method,
+                        path=path,
+                        fingerprint=fingerprint,
+                        created_at=now,
+                    )
+            except IntegrityError:
+                pass
+            # The key was used before. Past its lifetime it is free again: take it over with a
+            # conditional update, so that of two requests racing for it only one wins.
+            renewed = IdempotencyKey.objects.filter(
+                user=user, key=key, created_at__lte=now - IDEMPOTENCY_KEY_TTL
+            ).update(
+                method=method,
+                path=path,
+                fingerprint=fingerprint,
+                status=None,
+                response=None,
+                created_at=now,
+            )
+            record = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if record is None:
+            continue  # released by its request between our insert and our read: try again
+        if renewed:
+            return record
+        if (record.method, record.path, record.fingerprint) != (method, path, fingerprint):
+            raise IdempotencyKeyConflict(
+                "This Idempotency-Key was already used for a different request "
+                f"({record.method} {record.path} with other data). Use a new key for a new "
+                "request.",
+                in_progress=False,
+            )
+        if record.in_progress:
+            raise IdempotencyKeyConflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                in_progress=True,
+            )
+        return record
+    raise IdempotencyKeyConflict(
+        "This Idempotency-Key is being claimed and released concurrently; retry shortly.",
+        in_progress=True,
+    )
+
+
+def idempotency_key_complete(*, record: IdempotencyKey, status: int, response: Any) -> None:
+    """Keep the response of the claimed request, for retries to get back."""
+    with transaction.atomic(durable=True):
+        IdempotencyKey.objects.filter(pk=record.pk, status__isnull=True).update(
+            status=status, response=response
+        )
+    record.status, record.response = status, response
+
+
+def idempotency_key_release(*, record: IdempotencyKey) -> None:
+    """Forget a claim whose request wrote nothing (refused, or failed inside its transaction),
+    so that the same key can be sent again."""
+    with transaction.atomic(durable=True):
+        IdempotencyKey.objects.filter(pk=record.pk, status__isnull=True).delete()
+
+
+def idempotency_keys_purge(*, now: datetime) -> int:
+    """Delete keys past their lifetime; returns how many. Safe to run at any time."""
+    with transaction.atomic(durable=True):
+        deleted, _ = IdempotencyKey.objects.filter(
+            created_at__lte=now - IDEMPOTENCY_KEY_TTL
+        ).delete()
+    return deleted

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -248,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deadlines": {
         "task": "tickets.tasks.sweep_deadlines",
         "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "purge-idempotency-keys": {
+        "task": "portal.tasks.purge_idempotency_keys",
+        "schedule": crontab(hour=3, minute=17),
     },
     "heartbeat": {
         "task": "portal.tasks.record_heartbeat",

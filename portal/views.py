@@ -1,16 +1,88 @@
+"""The portal's own pages: the public landing page, the profile (time zone and API token), and
+the health check. The ticket pages, including the member dashboard at `/`, are `tickets.views`."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
 
+from portal.forms import TimeZoneForm
+from portal.models import Agent, Member
 from portal.selectors import heartbeat_ages
+from portal.services import api_token_create, api_token_revoke, profile_time_zone_update
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The public landing page; agents find the support desk here. Customers who are logged in
+    see their dashboard at the same address (`tickets.views.dashboard` falls back to this)."""
     return render(request, "portal/home.html")
+
+
+def _profile_of(user: AbstractBaseUser) -> Member | Agent | None:
+    # The same profile the time zone middleware reads: an agent's for staff, else a member's.
+    profile = getattr(user, "agent", None) if user.is_staff else None
+    return profile or getattr(user, "member", None)
+
+
+def _token_of(user: AbstractBaseUser) -> Token | None:
+    return Token.objects.filter(user=user).first()
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """The viewer's time zone, and their API token (shown to its owner, who may revoke it)."""
+    person = _profile_of(request.user)
+    if request.method == "POST" and person is not None:
+        form = TimeZoneForm(request.POST)
+        if form.is_valid():
+            try:
+                profile_time_zone_update(profile=person, time_zone=form.cleaned_data["time_zone"])
+            except ValidationError as exc:
+                form.add_error("time_zone", exc)
+            else:
+                messages.success(
+                    request, f"Times are now shown in {person.time_zone.replace('_', ' ')}."
+                )
+                return redirect("profile")
+    else:
+        form = TimeZoneForm(initial={"time_zone": person.time_zone if person else "UTC"})
+    return render(
+        request,
+        "portal/profile.html",
+        {"person": person, "form": form, "token": _token_of(request.user)},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def profile_token_create(request: HttpRequest) -> HttpResponse:
+    _, created = api_token_create(user=request.user)
+    if created:
+        messages.success(request, "Your API token was created. Keep it secret, like a password.")
+    else:
+        messages.info(request, "You already have an API token; revoke it to get a new one.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def profile_token_revoke(request: HttpRequest) -> HttpResponse:
+    if api_token_revoke(user=request.user):
+        messages.success(request, "Your API token was revoked; requests using it are refused.")
+    else:
+        messages.info(request, "You had no API token.")
+    return redirect("profile")
 
 
 @never_cache

@@ -1,0 +1,26 @@
+"""Forms of the portal's own pages."""
+
+from itertools import groupby
+
+from django import forms
+
+from portal.timezones import time_zone_choices
+
+
+def grouped_time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """IANA zones grouped by their area (Africa, America, Europe, …) for a readable select."""
+
+    def area(choice: tuple[str, str]) -> str:
+        name = choice[0]
+        return name.split("/", 1)[0] if "/" in name else "Other"
+
+    choices = sorted(time_zone_choices(), key=lambda choice: (area(choice), choice[0]))
+    return [(group, list(items)) for group, items in groupby(choices, key=area)]
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=grouped_time_zone_choices,
+        help_text="Every date and time in the portal is shown in this zone.",
+    )

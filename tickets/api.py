@@ -1,0 +1,410 @@
+"""Tickets over the REST API: list, file, read, reply, change status; agents also re-prioritise
+and assign. Attachments are listed on the ticket and downloaded one by one.
+
+Every lookup goes through `tickets_visible_to`: a ticket the caller may not see answers 404,
+exactly like one that does not exist. Writes go through `tickets.services`.
+"""
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse, Http404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.api import (
+    IDEMPOTENCY_PARAMETER,
+    ApiCursorPagination,
+    ApiViewMixin,
+    StrictJSONParser,
+    error_responses,
+    idempotent,
+)
+from portal.api_errors import refusal_as_field_error
+from portal.models import Member
+from tickets.models import Attachment, Message, Ticket
+from tickets.selectors import tickets_visible_to
+from tickets.serializers import (
+    AttachmentSerializer,
+    MessageSerializer,
+    ReplyCreateJsonSerializer,
+    ReplyCreateSerializer,
+    StatusChangeSerializer,
+    TicketCreateJsonSerializer,
+    TicketCreateSerializer,
+    TicketDetailSerializer,
+    TicketFilterSerializer,
+    TicketSummarySerializer,
+    TicketUpdateSerializer,
+)
+from tickets.services import (
+    ticket_assign,
+    ticket_change_priority,
+    ticket_change_status,
+    ticket_create,
+    ticket_reply,
+)
+
+# A stored content type is shown to browsers only if it looks like one.
+CONTENT_TYPE_PATTERN = re.compile(r"[\w.+-]{1,60}/[\w.+-]{1,60}")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "status",
+        {"type": "array", "items": {"type": "string", "enum": Ticket.Status.values}},
+        style="form",
+        explode=False,
+        description="Only these statuses, comma-separated: `new,open`.",
+    ),
+    OpenApiParameter(
+        "priority",
+        {"type": "array", "items": {"type": "string", "enum": Ticket.Priority.values}},
+        style="form",
+        explode=False,
+        description="Only these priorities, comma-separated: `p1,p2`.",
+    ),
+    OpenApiParameter(
+        "updated_since",
+        OpenApiTypes.DATETIME,
+        description="Only tickets updated at or after this instant (ISO 8601; without an offset "
+        "it is UTC).",
+    ),
+]
+ATTACHMENT_ID = OpenApiParameter(
+    "attachment_id", int, OpenApiParameter.PATH, description="The attachment's id."
+)
+
+
+def _visible_attachments(user: Any) -> QuerySet[Attachment]:
+    """Attachments in upload order; customers never see those of internal notes."""
+    attachments = Attachment.objects.order_by("created_at", "id")
+    if not user.is_staff:
+        attachments = attachments.filter(message__visibility=Message.Visibility.PUBLIC)
+    return attachments
+
+
+def _conversation(user: Any) -> QuerySet[Message]:
+    """Messages in order with their attachments; customers see the public ones only."""
+    messages = (
+        Message.objects.select_related("author")
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.order_by("created_at", "id"),
+                to_attr="api_attachments",
+            )
+        )
+        .order_by("created_at", "id")
+    )
+    if not user.is_staff:
+        messages = messages.filter(visibility=Message.Visibility.PUBLIC)
+    return messages
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Tickets you can see, least recently updated first",
+        description="Cursor pages ordered by `updated_at`, then `id`: to keep in sync, list "
+        "with `updated_since` set to the last `updated_at` you saw and follow `next` to the end.",
+        parameters=LIST_PARAMETERS,
+        responses={200: TicketSummarySerializer(many=True), **error_responses(400)},
+    ),
+    create=extend_schema(
+        summary="File a ticket (customers)",
+        description="JSON, or multipart/form-data to attach files (repeat `attachments`).",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request={
+            "application/json": TicketCreateJsonSerializer,
+            "multipart/form-data": TicketCreateSerializer,
+        },
+        responses={
+            201: TicketDetailSerializer,
+            **error_responses(400, 403, 409, 413, 415, 422, 429),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="A ticket with its SLA clocks, conversation and attachments",
+        responses={200: TicketDetailSerializer, **error_responses(404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change priority, team or assignee (agents)",
+        request={"application/json": TicketUpdateSerializer},
+        responses={200: TicketDetailSerializer, **error_responses(400, 403, 404, 415, 429)},
+    ),
+)
+class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
+    """Support tickets. Customers see their organisation's (a requester only their own unless the
+    organisation shares tickets); agents see all. A ticket you may not see answers 404."""
+
+    serializer_class = TicketSummarySerializer
+    pagination_class = ApiCursorPagination
+    cursor_ordering = ("updated_at", "id")
+    lookup_field = "reference"
+    lookup_value_regex = r"[A-Za-z0-9-]{1,32}"
+    parser_classes = [StrictJSONParser, MultiPartParser]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        return tickets_visible_to(self.request.user).select_related(
+            "organisation", "requester__user", "team", "assignee"
+        )
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A download answers with the file whatever the client says it accepts.
+        return super().perform_content_negotiation(
+            request, force=force or self.action == "attachment_download"
+        )
+
+    # --- Lookups ----------------------------------------------------------------------------
+
+    def get_object(self, queryset: QuerySet[Ticket] | None = None) -> Ticket:
+        tickets = self.get_queryset() if queryset is None else queryset
+        ticket = tickets.filter(reference=self.kwargs["reference"].upper()).first()
+        if ticket is None:
+            raise Http404("No such ticket.")
+        return ticket
+
+    def _with_conversation(self, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        """What the detail shows besides the ticket: its SLA snapshot, the messages and the
+        attachments the caller may read (a constant number of queries)."""
+        user = self.request.user
+        return tickets.select_related("sla_contract", "sla_tier", "sla_calendar").prefetch_related(
+            Prefetch("messages", queryset=_conversation(user), to_attr="api_messages"),
+            Prefetch("attachments", queryset=_visible_attachments(user), to_attr="api_attachments"),
+        )
+
+    def _detail(self, ticket: Ticket, *, now: datetime) -> dict[str, Any]:
+        """The ticket as `retrieve` shows it, read afresh after a write."""
+        ticket = self._with_conversation(self.get_queryset()).get(pk=ticket.pk)
+        return self._render(ticket, now=now)
+
+    def _render(self, ticket: Ticket, *, now: datetime) -> dict[str, Any]:
+        context = {**self.get_serializer_context(), "now": now, "ticket": ticket}
+        return TicketDetailSerializer(ticket, context=context).data
+
+    def _member(self) -> Member:
+        """The customer filing a ticket; agents and users of no organisation may not."""
+        user = self.request.user
+        if user.is_staff:
+            raise exceptions.PermissionDenied(
+                "Tickets are filed by customers; agents log them in the support desk."
+            )
+        member = (
+            Member.objects.select_related("organisation__home_region")
+            .filter(user_id=user.pk)
+            .first()
+        )
+        if member is None:
+            raise exceptions.PermissionDenied(
+                "Only members of a customer organisation can file tickets."
+            )
+        return member
+
+    # --- Endpoints --------------------------------------------------------------------------
+
+    def list(self, request: Request) -> Response:
+        query = TicketFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        tickets = self.get_queryset()
+        if "status" in filters:
+            tickets = tickets.filter(status__in=filters["status"])
+        if "priority" in filters:
+            tickets = tickets.filter(priority__in=filters["priority"])
+        if "updated_since" in filters:
+            tickets = tickets.filter(updated_at__gte=filters["updated_since"])
+        page = self.paginate_queryset(tickets)
+        data = TicketSummarySerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(data.data)
+
+    def create(self, request: Request) -> Response:
+        member = self._member()
+        now = timezone.now()
+
+        def perform() -> Ticket:
+            serializer = TicketCreateSerializer(
+                data=request.data, context={"member": member, "now": now}
+            )
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            return ticket_create(
+                organisation=member.organisation,
+                requester=member,
+                channel=Ticket.Channel.API,
+                subject=data["subject"],
+                body_text=data["description"],
+                priority=data["priority"],
+                product_area=data["product_area"],
+                attachments=data.get("attachments", []),
+                actor=request.user,
+                now=now,
+            )
+
+        def render(ticket: Ticket) -> Response:
+            body = self._detail(ticket, now=now)
+            return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+        return idempotent(request, perform=perform, render=render)
+
+    def retrieve(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object(self._with_conversation(self.get_queryset()))
+        return Response(self._render(ticket, now=timezone.now()))
+
+    def partial_update(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied(
+                "Only agents change a ticket's priority, team or assignee."
+            )
+        serializer = TicketUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = serializer.validated_data
+        now = timezone.now()
+        # Validated as a whole first; then each change is its own service call (and event).
+        if "priority" in changes:
+            with refusal_as_field_error("priority"):
+                ticket = ticket_change_priority(
+                    ticket=ticket, priority=changes["priority"], now=now, actor=request.user
+                )
+        if "team" in changes or "assignee" in changes:
+            with refusal_as_field_error("assignee" if "assignee" in changes else "team"):
+                ticket = ticket_assign(
+                    ticket=ticket,
+                    team=changes.get("team", ticket.team),
+                    assignee=changes.get("assignee", ticket.assignee),
+                    actor=request.user,
+                    now=now,
+                )
+        return Response(self._detail(ticket, now=now))
+
+    @extend_schema(
+        summary="Reply on a ticket (agents may leave internal notes)",
+        description="JSON, or multipart/form-data to attach files (repeat `attachments`).",
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request={
+            "application/json": ReplyCreateJsonSerializer,
+            "multipart/form-data": ReplyCreateSerializer,
+        },
+        responses={
+            201: MessageSerializer,
+            **error_responses(400, 403, 404, 409, 413, 415, 422, 429),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="replies")
+    def reply(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        now = timezone.now()
+
+        def perform() -> Message:
+            serializer = ReplyCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            if data["internal"] and not request.user.is_staff:
+                raise exceptions.PermissionDenied("Only agents can write internal notes.")
+            return ticket_reply(
+                ticket=ticket,
+                author=request.user,
+                body_text=data["body"],
+                internal=data["internal"],
+                channel=Ticket.Channel.API,
+                attachments=data.get("attachments", []),
+                now=now,
+            )
+
+        def render(message: Message) -> Response:
+            message = _conversation(request.user).get(pk=message.pk)
+            context = {**self.get_serializer_context(), "ticket": ticket}
+            data = MessageSerializer(message, context=context).data
+            return Response(data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, perform=perform, render=render)
+
+    @extend_schema(
+        summary="Change a ticket's status",
+        description="Customers resolve a ticket, or reopen a resolved one within the reopen "
+        "window; agents move it to any status its current one allows.",
+        request={"application/json": StatusChangeSerializer},
+        responses={200: TicketDetailSerializer, **error_responses(400, 404, 415, 429)},
+    )
+    @action(detail=True, methods=["post"], url_path="status", parser_classes=[StrictJSONParser])
+    def change_status(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        serializer = StatusChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        now = timezone.now()
+        with refusal_as_field_error("status"):
+            ticket = ticket_change_status(
+                ticket=ticket,
+                status=serializer.validated_data["status"],
+                actor=request.user,
+                now=now,
+            )
+        return Response(self._detail(ticket, now=now))
+
+    @extend_schema(
+        summary="A ticket's attachments (customers: those of the public conversation)",
+        responses={200: AttachmentSerializer(many=True), **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], url_path="attachments", pagination_class=None)
+    def attachments(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object()
+        attachments = _visible_attachments(request.user).filter(ticket=ticket)
+        context = {**self.get_serializer_context(), "ticket": ticket}
+        return Response(AttachmentSerializer(attachments, many=True, context=context).data)
+
+    @extend_schema(
+        summary="Download an attachment",
+        description="The file itself, as an attachment, with the type it was uploaded with.",
+        parameters=[ATTACHMENT_ID],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                response=OpenApiTypes.BINARY, description="The file's bytes."
+            ),
+            **error_responses(404),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]{1,18})",
+        url_name="attachment-download",
+    )
+    def attachment_download(
+        self, request: Request, reference: str, attachment_id: str
+    ) -> FileResponse:
+        ticket = self.get_object()
+        attachment = (
+            _visible_attachments(request.user).filter(ticket=ticket, pk=int(attachment_id)).first()
+        )
+        if attachment is None:
+            raise Http404("No such attachment.")
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError as exc:
+            raise exceptions.NotFound("The file of this attachment is no longer stored.") from exc
+        content_type = attachment.content_type
+        if not CONTENT_TYPE_PATTERN.fullmatch(content_type):
+            content_type = "application/octet-stream"
+        # A control character in a header would fail the response; names came from anywhere.
+        filename = CONTROL_CHARACTERS.sub("_", attachment.filename)
+        response = FileResponse(
+            handle, as_attachment=True, filename=filename, content_type=content_type
+        )
+        # Uploaded by anyone: never let a browser run it in our origin.
+        response["Content-Security-Policy"] = "sandbox"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -1,0 +1,377 @@
+"""API representations of tickets, their conversation and attachments, and the input of each
+write. Validation only: the views call the services (`tickets.services`)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from contracts.models import Clock, Priority
+from contracts.selectors import sla_terms_for
+from contracts.serializers import TierRefSerializer
+from portal.models import Member, Team
+from portal.serializers import (
+    OrganisationRefSerializer,
+    PersonSerializer,
+    StrictInputSerializer,
+    person_name,
+)
+from tickets.models import Attachment, Message, Ticket
+from tickets.services import TicketError, attachments_check, reopen_deadline
+from tickets.sla import clock_views
+
+# Longest description or message body taken, in characters (a pasted log is welcome; a
+# megabyte of it belongs in an attachment).
+MAX_TEXT_LENGTH = 100_000
+CLOCK_STATES = ["running", "paused", "met", "breached"]
+
+# --- Output --------------------------------------------------------------------------------------
+
+
+class TeamRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name"]
+
+
+class RequesterSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Member
+        fields = ["name", "email"]
+
+    def get_name(self, member: Member) -> str:
+        return person_name(member.user) or ""
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    message = serializers.IntegerField(
+        source="message_id", read_only=True, allow_null=True, help_text="The message it came with."
+    )
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "filename",
+            "content_type",
+            "size",
+            "sha256",
+            "message",
+            "created_at",
+            "download_url",
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, attachment: Attachment) -> str:
+        # The views put the ticket in the context: its reference is in the path.
+        path = reverse(
+            "api-ticket-attachment-download",
+            kwargs={"reference": self.context["ticket"].reference, "attachment_id": attachment.pk},
+        )
+        return self.context["request"].build_absolute_uri(path)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+    internal = serializers.SerializerMethodField(help_text="An internal note (agents only).")
+    # Prefetched by the views (`api_attachments`), in upload order.
+    attachments = AttachmentSerializer(many=True, read_only=True, source="api_attachments")
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "author_name",
+            "author_kind",
+            "internal",
+            "channel",
+            "body_text",
+            "body_html",
+            "created_at",
+            "attachments",
+        ]
+
+    def get_author_name(self, message: Message) -> str | None:
+        return person_name(message.author)
+
+    def get_internal(self, message: Message) -> bool:
+        return message.visibility == Message.Visibility.INTERNAL
+
+
+class TicketSummarySerializer(serializers.ModelSerializer):
+    """A ticket in a list."""
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api-ticket-detail", lookup_field="reference"
+    )
+    organisation = OrganisationRefSerializer(read_only=True)
+    requester = RequesterSerializer(read_only=True, allow_null=True)
+    team = TeamRefSerializer(read_only=True, allow_null=True)
+    assignee = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "url",
+            "reference",
+            "subject",
+            "status",
+            "priority",
+            "product_area",
+            "channel",
+            "organisation",
+            "requester",
+            "team",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+        ]
+
+
+class ClockSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=Clock.choices)
+    label = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=CLOCK_STATES,
+        help_text="breached also when the due instant has passed and the sweep has yet to record "
+        "it.",
+    )
+    target_minutes = serializers.IntegerField(
+        allow_null=True, help_text="The promise for the ticket's priority, in business minutes."
+    )
+    due_at = serializers.DateTimeField(allow_null=True)
+    met_at = serializers.DateTimeField(allow_null=True)
+    business_seconds_left = serializers.IntegerField(
+        allow_null=True,
+        help_text="Business time (calendar open hours) until due; negative when overdue; null "
+        "once met.",
+    )
+    overdue = serializers.BooleanField()
+
+
+class CalendarRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.IntegerField(help_text="The calendar version frozen at creation.")
+
+
+class SLASerializer(serializers.Serializer):
+    """The SLA snapshot taken when the ticket was created, and its clocks now."""
+
+    contract = serializers.CharField(help_text="Reference of the contract in force at creation.")
+    tier = TierRefSerializer()
+    calendar = CalendarRefSerializer()
+    clocks = ClockSerializer(many=True)
+
+
+class TicketDetailSerializer(TicketSummarySerializer):
+    """A ticket with its SLA, its conversation and its attachments.
+
+    Needs `now` and `ticket` in the context, and the views' prefetches (`api_messages`,
+    `api_attachments`) on the ticket.
+    """
+
+    reopen_until = serializers.SerializerMethodField(
+        help_text="While resolved: until when the customer may reopen it."
+    )
+    sla = serializers.SerializerMethodField(help_text="Null when the ticket has no contract.")
+    messages = MessageSerializer(many=True, read_only=True, source="api_messages")
+    attachments = AttachmentSerializer(many=True, read_only=True, source="api_attachments")
+
+    class Meta(TicketSummarySerializer.Meta):
+        fields = [
+            *TicketSummarySerializer.Meta.fields,
+            "reopen_until",
+            "sla",
+            "messages",
+            "attachments",
+        ]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_reopen_until(self, ticket: Ticket) -> str | None:
+        deadline = reopen_deadline(ticket)
+        return serializers.DateTimeField().to_representation(deadline) if deadline else None
+
+    @extend_schema_field(SLASerializer(allow_null=True))
+    def get_sla(self, ticket: Ticket) -> dict[str, Any] | None:
+        if not ticket.has_sla:
+            return None
+        targets = ticket.sla_targets.get(ticket.priority, {})
+        clocks = [
+            {
+                "name": view.name,
+                "label": view.label,
+                "state": view.state,
+                "target_minutes": targets.get(view.name),
+                "due_at": view.due_at,
+                "met_at": view.met_at_local,
+                "business_seconds_left": None
+                if view.business_time_left is None
+                else int(view.business_time_left.total_seconds()),
+                "overdue": view.overdue,
+            }
+            for view in clock_views(ticket, now=self.context["now"], time_zone="UTC")
+        ]
+        calendar = ticket.sla_calendar
+        return SLASerializer(
+            {
+                "contract": ticket.sla_contract.reference,
+                "tier": ticket.sla_tier,
+                "calendar": {
+                    "code": calendar.code,
+                    "name": calendar.name,
+                    "version": ticket.sla_calendar_version,
+                },
+                "clocks": clocks,
+            }
+        ).data
+
+
+# --- Input ---------------------------------------------------------------------------------------
+
+
+def _attachments_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(max_length=255, allow_empty_file=True, use_url=False),
+        required=False,
+        help_text="Files (multipart/form-data only; repeat the field for several files).",
+    )
+
+
+def _refused_attachments(files: list) -> list:
+    try:
+        attachments_check(files)
+    except TicketError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+    return files
+
+
+class TicketCreateSerializer(StrictInputSerializer):
+    """A new ticket, filed by a customer for their organisation.
+
+    Context: `member` (who files it) and `now`.
+    """
+
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=MAX_TEXT_LENGTH)
+    priority = serializers.ChoiceField(
+        choices=Priority.choices,
+        default=Priority.P3,
+        help_text="Only the priorities your active contract covers.",
+    )
+    product_area = serializers.ChoiceField(
+        choices=Ticket.ProductArea.choices, default=Ticket.ProductArea.OTHER
+    )
+    attachments = _attachments_field()
+
+    def validate_priority(self, priority: str) -> str:
+        member: Member = self.context["member"]
+        now: datetime = self.context["now"]
+        terms = sla_terms_for(organisation=member.organisation, at=now)
+        if terms is not None and not terms.allows(priority):
+            allowed = ", ".join(p.upper() for p in sorted(terms.targets))
+            raise serializers.ValidationError(
+                f"Your {terms.tier.name} contract does not cover {priority.upper()}; "
+                f"choose one of {allowed}."
+            )
+        return priority
+
+    def validate_attachments(self, files: list) -> list:
+        return _refused_attachments(files)
+
+
+class TicketCreateJsonSerializer(TicketCreateSerializer):
+    """A new ticket as JSON: the same fields, without files."""
+
+    attachments = None
+
+
+class ReplyCreateSerializer(StrictInputSerializer):
+    body = serializers.CharField(max_length=MAX_TEXT_LENGTH)
+    internal = serializers.BooleanField(
+        default=False, help_text="An internal note, hidden from the customer (agents only)."
+    )
+    attachments = _attachments_field()
+
+    def validate_attachments(self, files: list) -> list:
+        return _refused_attachments(files)
+
+
+class ReplyCreateJsonSerializer(ReplyCreateSerializer):
+    """A reply as JSON: the same fields, without files."""
+
+    attachments = None
+
+
+class StatusChangeSerializer(StrictInputSerializer):
+    status = serializers.ChoiceField(
+        choices=Ticket.Status.choices,
+        help_text="Customers: resolved, or open to reopen a resolved ticket within the reopen "
+        "window. Agents: any status the current one may move to.",
+    )
+
+
+class TicketUpdateSerializer(StrictInputSerializer):
+    """What an agent may change on a ticket; send only what changes."""
+
+    priority = serializers.ChoiceField(
+        choices=Priority.choices,
+        required=False,
+        help_text="Re-targets the running SLA clocks from the ticket's start.",
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), allow_null=True, required=False, help_text="A team id."
+    )
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_staff=True, is_active=True),
+        allow_null=True,
+        required=False,
+        help_text="An agent's username; null to unassign.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Send at least one of priority, team or assignee.")
+        return attrs
+
+
+class CommaSeparatedChoicesField(serializers.Field):
+    """`new,open`: one or several of the choices."""
+
+    def __init__(self, *, choices: list[str], **kwargs: Any) -> None:
+        self.choices = choices
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Expected a comma-separated list.")
+        values = [value.strip().lower() for value in data.split(",") if value.strip()]
+        unknown = [value for value in values if value not in self.choices]
+        if unknown or not values:
+            raise serializers.ValidationError(
+                f"Unknown value {', '.join(unknown) or '(none)'}; "
+                f"use one or more of {', '.join(self.choices)}."
+            )
+        return values
+
+    def to_representation(self, value: list[str]) -> str:
+        return ",".join(value)
+
+
+class TicketFilterSerializer(serializers.Serializer):
+    """The list's query parameters."""
+
+    status = CommaSeparatedChoicesField(choices=Ticket.Status.values, required=False)
+    priority = CommaSeparatedChoicesField(choices=Priority.values, required=False)
+    updated_since = serializers.DateTimeField(required=False, default_timezone=UTC)
