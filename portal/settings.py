@@ -215,6 +215,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dirs["processed"]),
         "control_folder": str(_broker_dirs["control"]),
         "store_processed": False,
+        # The worker looks for new message files this often (kombu's default, 1 s, lets a
+        # backlog drain at about one message per second per process).
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLL_SECONDS", default=0.1),
     }
 else:
     # With late acknowledgement, a message whose worker died is redelivered once it has been
