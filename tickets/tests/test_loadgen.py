@@ -13,6 +13,7 @@ from contracts.models import Contract
 from contracts.selectors import sla_terms_for
 from portal.models import Member, Organisation
 from tickets.clocks import CLOCKS
+from tickets.demo import ALERT_SUBJECTS, REGIONS, SUBJECTS
 from tickets.loadgen import DUE_WINDOW, LoadgenError, loadgen
 from tickets.models import Message, PhoneCall, SLAAlert, Ticket, TicketEvent
 from tickets.sla import replay_differences
@@ -145,6 +146,63 @@ def test_histories_hold_the_events_and_messages_the_services_write(small_run):
     assert all(t.team.region_id == t.organisation.home_region_id for t in assigned[:30])
 
 
+def test_tickets_share_stories_told_once_on_the_clock_engine(small_run):
+    # Tickets drawing the same snapshot, priority, kind of story and variant share its clocks.
+    assert 0 < small_run.stories < small_run.tickets
+    shapes = Counter(
+        load_tickets().values_list(
+            "sla_tier_id", "sla_calendar_id", "priority", "status", "created_at"
+        )
+    )
+    assert max(shapes.values()) > 1
+    assert len(shapes) > 50  # still spread over many instants
+
+
+def test_texts_survive_the_copy_format(small_run):
+    """Newlines, percent signs and accents come back as written."""
+    cities = {spec.name for spec in REGIONS}
+    expected = {
+        subject.format(city=city)
+        for city in cities
+        for subject in (*ALERT_SUBJECTS, *(s for group in SUBJECTS.values() for s in group))
+    }
+    subjects = set(load_tickets().values_list("subject", flat=True))
+    assert subjects <= expected
+    assert any("%" in subject for subject in subjects)
+    assert any("ã" in subject for subject in subjects)  # São Paulo
+    web = load_tickets().filter(channel="web").first()
+    body = web.messages.order_by("id").first().body_text
+    assert body.startswith(f"Hello support,\n\n{web.subject}. It affects ")
+    replies = Message.objects.filter(ticket__in=load_tickets(), author_kind="agent", channel="web")
+    reply = replies.select_related("ticket").first()
+    assert reply.body_text.endswith(f"({reply.ticket.reference})")
+
+
+def test_events_and_alerts_have_the_shape_the_services_write(small_run):
+    events = TicketEvent.objects.filter(ticket__in=load_tickets())
+    # `_record` writes no paused or resumed event for a clock with nothing promised.
+    for event in events.filter(kind__in=["paused", "resumed"]):
+        assert event.data["due_before"] or event.data["due_after"], event.data
+    # A breach a transition observes is recorded as `alerts_raise` does: an alert and its event.
+    breaches = list(events.filter(kind="breach"))
+    assert breaches
+    alerts = {alert.pk: alert for alert in SLAAlert.objects.filter(ticket__in=load_tickets())}
+    for event in breaches:
+        alert = alerts[event.data["alert"]]
+        assert (alert.ticket_id, alert.clock) == (event.ticket_id, event.clock)
+        assert alert.kind == SLAAlert.Kind.BREACH
+        assert alert.threshold == SLAAlert.BREACH_THRESHOLD == event.data["threshold"]
+        assert alert.at == event.at
+        assert alert.due_at.isoformat() == event.data["due_at"]
+    # Every message an event points at is the ticket's own.
+    messages = dict(Message.objects.filter(ticket__in=load_tickets()).values_list("pk", "ticket"))
+    for event in events.filter(kind__in=["responded", "message"]):
+        assert messages[event.data["message"]] == event.ticket_id
+    calls = dict(PhoneCall.objects.values_list("pk", "ticket"))
+    for event in events.filter(kind="call"):
+        assert calls[event.data["call"]] == event.ticket_id
+
+
 def test_open_share_is_respected(db):
     report = run(tickets=200, open_share=0.5)
     assert report.open_tickets == 100
@@ -183,6 +241,9 @@ def test_due_now_leaves_exactly_that_many_clocks_due_within_the_last_minutes(db)
     assert SLAAlert.objects.filter(ticket__in=tickets).exists()
     for ticket in tickets:
         assert replay_differences(ticket, ticket.events.order_by("id")) == []
+        # The sweep records alerts without touching `updated_at`: the last service operation.
+        operations = ticket.events.exclude(kind__in=["warning", "breach"]).order_by("id")
+        assert ticket.updated_at == max(event.at for event in operations)
 
 
 def test_a_sweep_now_records_exactly_one_alert_per_clock_due(db):

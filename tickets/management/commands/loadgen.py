@@ -32,10 +32,11 @@ class Command(BaseCommand):
         "calendars, tiers and agents, plus ORGS load organisations ('Load Org 000001', ...; "
         "existing ones are kept) with a signed contract each, and TICKETS tickets over every "
         "channel, status and the priorities each contract covers. Clocks come from the real "
-        "engine and every ticket's history replays cleanly. Open tickets' next sweep instants lie "
-        "ahead of now; --due-now K makes exactly K clocks due for the sweep now. Written with "
-        "COPY on PostgreSQL (bulk inserts elsewhere), in chunks of 20,000 tickets. Prints "
-        "tickets per second and the database size."
+        "engine (each story told once and shared by many tickets) and every ticket's history "
+        "replays cleanly. Open tickets' next sweep instants lie ahead of now; --due-now K makes "
+        "exactly K clocks due for the sweep now. Written with COPY on PostgreSQL (bulk inserts "
+        "elsewhere), in chunks of 20,000 tickets. Prints tickets per second and the database "
+        "size."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -123,8 +124,9 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Tickets: {report.ticket_seconds:.1f} s, {report.tickets_per_second:,.0f} tickets/s "
-            f"(database writes and commits: {report.database_seconds:.1f} s over all chunks). "
-            f"Whole run: {report.seconds:.1f} s, "
+            f"(summed over chunks: generating {report.generate_seconds:.1f} s with "
+            f"{report.stories:,} stories told, database writes and commits "
+            f"{report.database_seconds:.1f} s). Whole run: {report.seconds:.1f} s, "
             f"{report.overall_tickets_per_second:,.0f} tickets/s."
         )
         self.stdout.write(
