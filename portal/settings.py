@@ -243,7 +243,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The deadline sweep: how often beat runs it, and how many tickets it handles per transaction.
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
-SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=500)
+SWEEP_BATCH_SIZE = env.int("SWEEP_BATCH_SIZE", default=1000)
+# Sweeps that clear a backlog together: the beat's sweep plus this many minus one helpers.
+SWEEP_CONCURRENCY = env.int("SWEEP_CONCURRENCY", default=2)
 # An unacknowledged P1 breach is notified again this often (unless a tier's policy says else).
 ESCALATION_REPEAT_MINUTES = env.int("ESCALATION_REPEAT_MINUTES", default=15)
 # An email not sent this long after its notification was written is handed to a sender again.

@@ -38,6 +38,9 @@ class Roster:
     team_by_region_level: dict[tuple[int, str], Team] = field(default_factory=dict)
     region_open: dict[int, bool] = field(default_factory=dict)
     agent_by_user: dict[int, Agent] = field(default_factory=dict)
+    # Answers depend only on the team or region at this instant: worked out once per sweep.
+    _lead_memo: dict[int, list[Agent]] = field(default_factory=dict, repr=False)
+    _l2_memo: dict[int, list[Agent]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, now: datetime) -> Roster:
@@ -71,6 +74,11 @@ class Roster:
         ]
 
     def team_lead(self, team: Team) -> list[Agent]:
+        if team.pk not in self._lead_memo:
+            self._lead_memo[team.pk] = self._team_lead(team)
+        return self._lead_memo[team.pk]
+
+    def _team_lead(self, team: Team) -> list[Agent]:
         own = self._leads([team])
         for candidates in (
             own,
@@ -83,6 +91,11 @@ class Roster:
         return own[:1]
 
     def l2_team(self, region_id: int) -> list[Agent]:
+        if region_id not in self._l2_memo:
+            self._l2_memo[region_id] = self._l2_team(region_id)
+        return self._l2_memo[region_id]
+
+    def _l2_team(self, region_id: int) -> list[Agent]:
         team = self.team_by_region_level.get((region_id, Team.Level.L2))
         members = self.agents_by_team.get(team.pk, []) if team else []
         on_shift = [agent for agent in members if self.on_shift(agent)]

@@ -1,8 +1,10 @@
 """Celery adapters: take ids, call one service."""
 
+from datetime import datetime
 from smtplib import SMTPException
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from portal.taskguard import GuardedTask
@@ -10,10 +12,21 @@ from tickets.services.notifications import notification_send
 from tickets.services.sweep import sweep
 
 
-@shared_task(base=GuardedTask)
-def sweep_deadlines() -> dict[str, int]:
-    """Beat runs this every minute; overlapping runs split the work."""
-    return sweep(timezone.now()).as_dict()
+@shared_task(base=GuardedTask, bind=True)
+def sweep_deadlines(self: Task, at: str | None = None) -> dict[str, int]:
+    """Beat runs this every minute. When more than a batch is due it enqueues
+    `SWEEP_CONCURRENCY - 1` helpers (this task with `at`, the sweep's instant) on its own queue;
+    overlapping sweeps split the work, so a backlog is cleared by several workers at once."""
+    if at is not None:
+        return sweep(datetime.fromisoformat(at)).as_dict()
+    now = timezone.now()
+    queue = (self.request.delivery_info or {}).get("routing_key")
+
+    def call_helpers() -> None:
+        for _ in range(settings.SWEEP_CONCURRENCY - 1):
+            sweep_deadlines.apply_async(args=[now.isoformat()], queue=queue)
+
+    return sweep(now, on_backlog=call_helpers).as_dict()
 
 
 @shared_task(

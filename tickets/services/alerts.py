@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from contracts.escalation import Policy, policies_by_key, policy_for
+from portal.bulk import rows_insert
 from tickets.clocks import Change
 from tickets.escalation import Roster
 from tickets.models import Escalation, Notification, SLAAlert, Ticket, TicketEvent
 
 ALERTING = {"warned": SLAAlert.Kind.WARNING, "breached": SLAAlert.Kind.BREACH}
 DISPATCH_CHUNK = 100
+EVENT_COLUMNS = ("ticket_id", "kind", "clock", "at", "data")
 
 
 @dataclass
@@ -46,93 +48,95 @@ def alerts_raise(
     roster = roster or Roster.load(now)
     if policies is None:
         policies = policies_by_key({ticket.sla_tier_id for ticket, _ in pending})
-    alerts = SLAAlert.objects.bulk_create(
+    # Rows as tuples, written with COPY on PostgreSQL: a sweep may raise thousands at once.
+    kinds = [ALERTING[change.what] for _, change in pending]
+    alert_ids = rows_insert(
+        SLAAlert,
+        ("ticket_id", "clock", "cycle_started_at", "threshold", "kind", "due_at", "at"),
         [
-            SLAAlert(
-                ticket=ticket,
-                clock=change.clock,
-                cycle_started_at=change.cycle_started_at,
-                threshold=change.threshold or SLAAlert.BREACH_THRESHOLD,
-                kind=ALERTING[change.what],
-                due_at=change.due_before,
-                at=now,
+            (
+                ticket.pk,
+                change.clock,
+                change.cycle_started_at,
+                change.threshold or SLAAlert.BREACH_THRESHOLD,
+                kind,
+                change.due_before,
+                now,
             )
-            for ticket, change in pending
-        ]
+            for (ticket, change), kind in zip(pending, kinds, strict=True)
+        ],
     )
-    events: list[TicketEvent] = []
-    escalations: list[Escalation] = []
+    events: list[tuple] = []
+    escalations: list[tuple] = []
     moves: dict[int, tuple[Ticket, int]] = {}
-    for alert, (ticket, _change) in zip(alerts, pending, strict=True):
-        if alert.kind == SLAAlert.Kind.BREACH:
+    for alert_id, kind, (ticket, change) in zip(alert_ids, kinds, pending, strict=True):
+        breach = kind == SLAAlert.Kind.BREACH
+        if breach:
             counts.breaches += 1
         else:
             counts.warnings += 1
+        threshold = change.threshold or SLAAlert.BREACH_THRESHOLD
         events.append(
-            TicketEvent(
-                ticket=ticket,
-                kind=TicketEvent.Kind.BREACH
-                if alert.kind == SLAAlert.Kind.BREACH
-                else TicketEvent.Kind.WARNING,
-                clock=alert.clock,
-                at=now,
-                data={
-                    "alert": alert.pk,
-                    "threshold": alert.threshold,
-                    "due_at": alert.due_at.isoformat(),
-                    "cycle_started_at": alert.cycle_started_at.isoformat(),
+            (
+                ticket.pk,
+                TicketEvent.Kind.BREACH if breach else TicketEvent.Kind.WARNING,
+                change.clock,
+                now,
+                {
+                    "alert": alert_id,
+                    "threshold": threshold,
+                    "due_at": change.due_before.isoformat(),
+                    "cycle_started_at": change.cycle_started_at.isoformat(),
                 },
             )
         )
         policy = policy_for(
-            policies, tier_id=ticket.sla_tier_id, priority=ticket.priority, trigger=alert.kind
+            policies, tier_id=ticket.sla_tier_id, priority=ticket.priority, trigger=kind
         )
         every = (
-            timedelta(minutes=policy.repeat_minutes)
-            if policy.repeat_minutes and alert.kind == SLAAlert.Kind.BREACH
-            else None
+            timedelta(minutes=policy.repeat_minutes) if policy.repeat_minutes and breach else None
         )
         recipients = roster.recipients(ticket, policy)
         escalations += [
-            Escalation(
-                alert=alert,
-                ticket=ticket,
-                recipient_id=user_id,
-                role=role,
-                created_at=now,
-                repeat_every=every,
-                next_repeat_at=now + every if every else None,
-            )
+            (alert_id, ticket.pk, user_id, role, now, every, now + every if every else None)
             for user_id, role in recipients
         ]
         events.append(
-            TicketEvent(
-                ticket=ticket,
-                kind=TicketEvent.Kind.ESCALATED,
-                clock=alert.clock,
-                at=now,
-                data={
-                    "alert": alert.pk,
+            (
+                ticket.pk,
+                TicketEvent.Kind.ESCALATED,
+                change.clock,
+                now,
+                {
+                    "alert": alert_id,
                     "recipients": [{"user": user_id, "role": role} for user_id, role in recipients],
                     "repeat_minutes": policy.repeat_minutes if every else None,
                 },
             )
         )
         l2 = roster.l2_team_of(ticket.region_id) if policy.move_to_l2 else None
-        if alert.kind == SLAAlert.Kind.BREACH and l2 is not None and ticket.team_id != l2.pk:
+        if breach and l2 is not None and ticket.team_id != l2.pk:
             moves[ticket.pk] = (ticket, l2.pk)
-    Escalation.objects.bulk_create(escalations)
-    notifications = Notification.objects.bulk_create(
+    escalation_ids = rows_insert(
+        Escalation,
+        (
+            "alert_id",
+            "ticket_id",
+            "recipient_id",
+            "role",
+            "created_at",
+            "repeat_every",
+            "next_repeat_at",
+        ),
+        escalations,
+    )
+    notification_ids = rows_insert(
+        Notification,
+        ("escalation_id", "recipient_id", "ticket_id", "created_at", "dispatched_at"),
         [
-            Notification(
-                escalation=escalation,
-                recipient_id=escalation.recipient_id,
-                ticket_id=escalation.ticket_id,
-                created_at=now,
-                dispatched_at=now,
-            )
-            for escalation in escalations
-        ]
+            (escalation_id, row[2], row[1], now, now)
+            for escalation_id, row in zip(escalation_ids, escalations, strict=True)
+        ],
     )
     by_team: dict[int, list[int]] = {}
     for ticket, team_id in moves.values():
@@ -140,11 +144,12 @@ def alerts_raise(
         ticket.team_id, ticket.assignee_id, ticket.updated_at = team_id, None, now
         by_team.setdefault(team_id, []).append(ticket.pk)
         events.append(
-            TicketEvent(
-                ticket=ticket,
-                kind=TicketEvent.Kind.ASSIGNED,
-                at=now,
-                data={
+            (
+                ticket.pk,
+                TicketEvent.Kind.ASSIGNED,
+                "",
+                now,
+                {
                     "old": old,
                     "new": {"team": team_id, "assignee": None},
                     "reason": "breach: escalated to L2",
@@ -155,8 +160,8 @@ def alerts_raise(
         Ticket.objects.filter(pk__in=ticket_ids).update(
             team_id=team_id, assignee=None, updated_at=now
         )
-    TicketEvent.objects.bulk_create(events)
-    notifications_dispatch([n.pk for n in notifications])
+    rows_insert(TicketEvent, EVENT_COLUMNS, events)
+    notifications_dispatch(notification_ids)
     return counts
 
 

@@ -3,10 +3,12 @@
 Each batch runs in its own transaction: claim tickets with a clock due for attention (an indexed
 range scan per clock on `<clock>_alert_at`; `FOR UPDATE SKIP LOCKED` on PostgreSQL, so sweeps
 running at once split the work), move their clocks with `Clocks.sweep`, record the alerts and
-escalate them. Then unacknowledged escalations due to be repeated, then notifications whose
-email is late. Nothing is ever scheduled as a far-future broker message.
+escalate them; a backlog (more than a batch due) calls in helper sweeps on other workers. Then
+unacknowledged escalations due to be repeated, then notifications whose email is late. Nothing
+is ever scheduled as a far-future broker message.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -16,10 +18,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contracts.escalation import policies_by_key
+from portal.bulk import bulk_set, rows_insert
 from tickets.clocks import CLOCKS, NEXT_RESPONSE
 from tickets.escalation import Roster
 from tickets.models import Escalation, Notification, Ticket, TicketEvent
-from tickets.services.alerts import alerts_raise, notifications_dispatch
+from tickets.services.alerts import EVENT_COLUMNS, alerts_raise, notifications_dispatch
 from tickets.sla import clocks_load, clocks_store
 
 
@@ -57,9 +60,18 @@ def _claim_due_tickets(now: datetime, limit: int) -> list[int]:
     return ids
 
 
-def sweep(now: datetime | None = None, *, batch_size: int | None = None) -> SweepResult:
+def sweep(
+    now: datetime | None = None,
+    *,
+    batch_size: int | None = None,
+    on_backlog: Callable[[], object] | None = None,
+) -> SweepResult:
     """Record every warning and breach that is due, repeat unacknowledged escalations, and
-    hand late emails to a sender again. Returns the counts."""
+    hand late emails to a sender again. Returns the counts.
+
+    `on_backlog` is called once, as soon as a claim comes back full (more than one batch is
+    due): the Celery task uses it to ask other workers to sweep alongside this one.
+    """
     now = now or timezone.now()
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
     result = SweepResult()
@@ -70,6 +82,11 @@ def sweep(now: datetime | None = None, *, batch_size: int | None = None) -> Swee
             ids = _claim_due_tickets(now, batch_size)
             if not ids:
                 break
+            if on_backlog is not None and len(ids) == batch_size:
+                # Now rather than after this batch commits: helpers need nothing from this
+                # transaction, and they claim the next batches while this one is written.
+                on_backlog()
+                on_backlog = None
             roster = roster or Roster.load(now)
             tickets = list(Ticket.objects.filter(pk__in=ids).select_related("organisation"))
             new_tiers = {t.sla_tier_id for t in tickets} - {key[0] for key in policies}
@@ -85,7 +102,7 @@ def sweep(now: datetime | None = None, *, batch_size: int | None = None) -> Swee
                     fields.update(stored)
                 items.append((ticket, changes))
             if changed:
-                Ticket.objects.bulk_update(changed, sorted(fields))
+                bulk_set(changed, sorted(fields))
             counts = alerts_raise(items=items, now=now, roster=roster, policies=policies)
             result.warnings += counts.warnings
             result.breaches += counts.breaches
@@ -127,22 +144,22 @@ def _repeat_escalations(now: datetime, batch_size: int) -> int:
                 # After an outage, one reminder now, not one per missed interval.
                 escalation.next_repeat_at = now + escalation.repeat_every
                 notifications.append(
-                    Notification(
-                        escalation=escalation,
-                        recipient_id=escalation.recipient_id,
-                        ticket_id=escalation.ticket_id,
-                        sequence=escalation.repeats,
-                        created_at=now,
-                        dispatched_at=now,
+                    (
+                        escalation.pk,
+                        escalation.recipient_id,
+                        escalation.ticket_id,
+                        escalation.repeats,
+                        now,
+                        now,
                     )
                 )
                 events.append(
-                    TicketEvent(
-                        ticket_id=escalation.ticket_id,
-                        kind=TicketEvent.Kind.ESCALATED,
-                        clock=escalation.alert.clock,
-                        at=now,
-                        data={
+                    (
+                        escalation.ticket_id,
+                        TicketEvent.Kind.ESCALATED,
+                        escalation.alert.clock,
+                        now,
+                        {
                             "alert": escalation.alert_id,
                             "recipients": [
                                 {"user": escalation.recipient_id, "role": escalation.role}
@@ -151,10 +168,21 @@ def _repeat_escalations(now: datetime, batch_size: int) -> int:
                         },
                     )
                 )
-            Escalation.objects.bulk_update(due, ["repeats", "next_repeat_at"])
-            created = Notification.objects.bulk_create(notifications)
-            TicketEvent.objects.bulk_create(events)
-            notifications_dispatch([n.pk for n in created])
+            bulk_set(due, ["repeats", "next_repeat_at"])
+            created = rows_insert(
+                Notification,
+                (
+                    "escalation_id",
+                    "recipient_id",
+                    "ticket_id",
+                    "sequence",
+                    "created_at",
+                    "dispatched_at",
+                ),
+                notifications,
+            )
+            rows_insert(TicketEvent, EVENT_COLUMNS, events)
+            notifications_dispatch(created)
             repeated += len(created)
         if len(due) < batch_size:
             break
