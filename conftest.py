@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 
 from contracts.calendars import schedule_cache_clear
 from contracts.models import BusinessCalendar, Contract, Priority, SLATarget, SLATier
@@ -25,6 +26,18 @@ MON_FRI_9_17 = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu"
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def api_world(request, settings, tmp_path, time_machine):
+    """For API tests (`pytestmark = pytest.mark.usefixtures("api_world")`): uploads go to a
+    temporary folder, the clock stands still at the test module's `NOW`, and the throttles'
+    history (in the cache) starts and ends empty."""
+    settings.MEDIA_ROOT = tmp_path
+    time_machine.move_to(request.module.NOW, tick=False)
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -21,10 +21,6 @@ from django.db import connection, models
 CHUNK = 5000
 
 
-def _columns(model: type[models.Model], names: Sequence[str]) -> list[models.Field]:
-    return [model._meta.get_field(name) for name in names]
-
-
 def _array(field: models.Field, objs: Sequence[models.Model]) -> list:
     # JSON goes as text[]: the UPDATE casts it back (::jsonb).
     return [_value(field, field.pre_save(obj, False)) for obj in objs]
@@ -118,7 +114,7 @@ def bulk_set(objs: Sequence[models.Model], field_names: Sequence[str]) -> None:
         model.objects.bulk_update(objs, field_names)
         return
     pk = model._meta.pk
-    fields = _columns(model, field_names)
+    fields = [model._meta.get_field(name) for name in field_names]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     values = _select_list(fields, "u")

@@ -1,12 +1,11 @@
 """The support desk: agents work tickets here. Every change goes through `tickets.services`."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db.models import Case, DateTimeField, F, Q, Value, When
-from django.db.models.functions import Least
+from django.db.models import F
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -15,7 +14,6 @@ from django.utils.html import format_html, format_html_join
 from contracts.selectors import sla_terms_for
 from portal.models import Member
 from tickets import services
-from tickets.clocks import CLOCKS
 from tickets.models import (
     Attachment,
     Escalation,
@@ -27,9 +25,8 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.selectors import FAR_FUTURE, next_due_at
 from tickets.sla import clock_views, format_duration
-
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class CappedCountPaginator(Paginator):
@@ -94,25 +91,6 @@ class ServiceErrorMixin:
             self.message_user(request, "Nothing was saved.", messages.ERROR)
             return HttpResponseRedirect(request.path)
         return super().response_add(request, obj, post_url_continue)
-
-
-def running_due(clock: str) -> Case:
-    """The due instant of a clock that is counting down, else far in the future."""
-    return Case(
-        When(
-            Q(
-                **{
-                    f"{clock}_due_at__isnull": False,
-                    f"{clock}_met_at__isnull": True,
-                    f"{clock}_breached_at__isnull": True,
-                    f"{clock}_paused_at__isnull": True,
-                }
-            ),
-            then=F(f"{clock}_due_at"),
-        ),
-        default=Value(FAR_FUTURE),
-        output_field=DateTimeField(),
-    )
 
 
 class TicketChangeForm(forms.ModelForm):
@@ -252,11 +230,7 @@ class TicketAdmin(ServiceErrorMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(next_due_at=Least(*(running_due(clock) for clock in CLOCKS)))
-        )
+        return super().get_queryset(request).annotate(next_due_at=next_due_at(overdue=False))
 
     def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
         kwargs["form"] = TicketChangeForm if obj is not None else TicketAddForm

@@ -107,23 +107,27 @@ def tickets_for_list(
 # --- Dashboard ---------------------------------------------------------------------------------
 
 
-def _owed_due(clock: str) -> Case:
-    """The due instant of a clock still owed and not paused (overdue ones included), else far
-    in the future: what a customer is waiting for next."""
-    return Case(
-        When(
-            Q(
-                **{
-                    f"{clock}_due_at__isnull": False,
-                    f"{clock}_met_at__isnull": True,
-                    f"{clock}_paused_at__isnull": True,
-                }
-            ),
-            then=F(f"{clock}_due_at"),
-        ),
-        default=Value(FAR_FUTURE),
-        output_field=DateTimeField(),
-    )
+def next_due_at(*, overdue: bool) -> Least:
+    """The earliest due instant among a ticket's clocks that are still owed and not paused, or
+    far in the future when there is none. `overdue=False` leaves breached clocks out (the agents'
+    countdown to the next deadline they can still meet); `overdue=True` keeps them (what a
+    customer is waiting for next)."""
+
+    def due(clock: str) -> Case:
+        owed = {
+            f"{clock}_due_at__isnull": False,
+            f"{clock}_met_at__isnull": True,
+            f"{clock}_paused_at__isnull": True,
+        }
+        if not overdue:
+            owed[f"{clock}_breached_at__isnull"] = True
+        return Case(
+            When(Q(**owed), then=F(f"{clock}_due_at")),
+            default=Value(FAR_FUTURE),
+            output_field=DateTimeField(),
+        )
+
+    return Least(*(due(clock) for clock in CLOCKS))
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ def dashboard_tickets(
         tickets_visible_to(user)
         .open()
         .select_related("requester__user")
-        .annotate(next_due_at=Least(*(_owed_due(clock) for clock in CLOCKS)))
+        .annotate(next_due_at=next_due_at(overdue=True))
         .order_by("next_due_at", "-updated_at", "-pk")[: limit + 1]
     )
     rows = [next_deadline(t, now=now, time_zone=time_zone) for t in tickets[:limit]]

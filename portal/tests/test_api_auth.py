@@ -18,13 +18,7 @@ TICKETS = "/api/v1/tickets/"
 NEW_TICKET = {"subject": "Ingest down", "description": "No frames"}
 
 
-@pytest.fixture(autouse=True)
-def _world(settings, tmp_path, time_machine):
-    settings.MEDIA_ROOT = tmp_path
-    time_machine.move_to(NOW, tick=False)
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("api_world")
 
 
 def error_of(response, status: int, code: str) -> dict:

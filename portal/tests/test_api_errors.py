@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,13 +18,7 @@ from tickets.services import TicketError
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _world(settings, tmp_path, time_machine):
-    settings.MEDIA_ROOT = tmp_path
-    time_machine.move_to(NOW, tick=False)
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("api_world")
 
 
 def handled(exc: Exception) -> tuple[int, dict]:

@@ -4,7 +4,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from rest_framework.test import APIClient
@@ -19,13 +18,7 @@ TICKETS = "/api/v1/tickets/"
 NEW_TICKET = {"subject": "Ingest down", "description": "No frames since 09:55", "priority": "p1"}
 
 
-@pytest.fixture(autouse=True)
-def _world(settings, tmp_path, time_machine):
-    settings.MEDIA_ROOT = tmp_path
-    time_machine.move_to(NOW, tick=False)
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("api_world")
 
 
 def api(user) -> APIClient:

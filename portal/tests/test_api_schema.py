@@ -19,13 +19,7 @@ from tickets.services import ticket_create, ticket_reply
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _world(settings, tmp_path, time_machine):
-    settings.MEDIA_ROOT = tmp_path
-    time_machine.move_to(NOW, tick=False)
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("api_world")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -48,13 +47,7 @@ ENDPOINTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _world(settings, tmp_path, time_machine):
-    settings.MEDIA_ROOT = tmp_path
-    time_machine.move_to(NOW, tick=False)
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("api_world")
 
 
 def objects_of(member: Member) -> dict[str, str]:

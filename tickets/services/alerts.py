@@ -37,7 +37,7 @@ def alerts_raise(
     unique constraint (`slaalert_exactly_once`) guards it. Emails go out after commit.
     """
     pending = [
-        (ticket, change)
+        (ticket, change, ALERTING[change.what], change.threshold or SLAAlert.BREACH_THRESHOLD)
         for ticket, changes in items
         for change in changes
         if change.what in ALERTING
@@ -47,9 +47,8 @@ def alerts_raise(
         return counts
     roster = roster or Roster.load(now)
     if policies is None:
-        policies = policies_by_key({ticket.sla_tier_id for ticket, _ in pending})
+        policies = policies_by_key({ticket.sla_tier_id for ticket, *_ in pending})
     # Rows as tuples, written with COPY on PostgreSQL: a sweep may raise thousands at once.
-    kinds = [ALERTING[change.what] for _, change in pending]
     alert_ids = rows_insert(
         SLAAlert,
         ("ticket_id", "clock", "cycle_started_at", "threshold", "kind", "due_at", "at"),
@@ -58,24 +57,23 @@ def alerts_raise(
                 ticket.pk,
                 change.clock,
                 change.cycle_started_at,
-                change.threshold or SLAAlert.BREACH_THRESHOLD,
+                threshold,
                 kind,
                 change.due_before,
                 now,
             )
-            for (ticket, change), kind in zip(pending, kinds, strict=True)
+            for ticket, change, kind, threshold in pending
         ],
     )
     events: list[tuple] = []
     escalations: list[tuple] = []
     moves: dict[int, tuple[Ticket, int]] = {}
-    for alert_id, kind, (ticket, change) in zip(alert_ids, kinds, pending, strict=True):
+    for alert_id, (ticket, change, kind, threshold) in zip(alert_ids, pending, strict=True):
         breach = kind == SLAAlert.Kind.BREACH
         if breach:
             counts.breaches += 1
         else:
             counts.warnings += 1
-        threshold = change.threshold or SLAAlert.BREACH_THRESHOLD
         events.append(
             (
                 ticket.pk,
