@@ -67,9 +67,8 @@ def deliver_pending(now) -> None:
 
 def _helper(now, start, results) -> None:
     start.wait()
-    started = time.perf_counter()
-    seconds, queries, result = timed_sweep(now)
-    results.put((started, time.perf_counter(), queries, result))
+    _, queries, result = timed_sweep(now)
+    results.put((time.perf_counter(), queries, result))
     connection.close()
 
 
@@ -90,7 +89,7 @@ def backlog_sweep(now, processes: int) -> tuple[float, list[tuple[int, object]]]
     ended = [began + seconds]
     sweeps = [(queries, result)]
     for _ in helpers:
-        _, helper_ended, helper_queries, helper_result = results.get()
+        helper_ended, helper_queries, helper_result = results.get()
         ended.append(helper_ended)
         sweeps.append((helper_queries, helper_result))
     for helper in helpers:
