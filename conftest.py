@@ -13,10 +13,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from contracts.business_time import WEEKDAYS
 from contracts.calendars import schedule_cache_clear
 from contracts.models import BusinessCalendar, Contract, Priority, SLATarget, SLATier
 from contracts.services import contract_create, contract_sign
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
+from tickets.demo.seeding import seed_world
+from tickets.models import ReferenceCounter
 
 User = get_user_model()
 
@@ -38,6 +41,36 @@ def api_world(request, settings, tmp_path, time_machine):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def demo_world(db):
+    """The demo's regions, calendars, teams, agents and tiers (what `loadgen` builds on)."""
+    return seed_world(now=datetime(2026, 3, 1, tzinfo=UTC), password=None)
+
+
+@pytest.fixture(autouse=True)
+def _rows_from_migrations(request):
+    """Transactional tests start from a flushed database, without the rows data migrations
+    write (the 24x7 calendar, the ticket reference counter): put them back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or "live_server" in (
+        request.fixturenames
+    )
+    if marker is not None and marker.kwargs.get("transaction"):
+        transactional = True
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        BusinessCalendar.objects.get_or_create(
+            code="24x7",
+            defaults={
+                "name": "24x7",
+                "time_zone": "UTC",
+                "weekly": {day: [["00:00", "24:00"]] for day in WEEKDAYS},
+                "hours": BusinessCalendar.Hours.ALWAYS,
+            },
+        )
+        ReferenceCounter.objects.get_or_create(name="ticket")
 
 
 @pytest.fixture(autouse=True)

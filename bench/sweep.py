@@ -43,16 +43,17 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from tickets.demo.seeding import seed_world  # noqa: E402
 from tickets.loadgen import database_size, due_clocks, loadgen  # noqa: E402
 from tickets.models import Notification, Ticket  # noqa: E402
-from tickets.services import sweep  # noqa: E402
+from tickets.services import deadlines_sweep  # noqa: E402
 from tickets.services.notifications import notification_send  # noqa: E402
 
 
 def timed_sweep(now, on_backlog=None) -> tuple[float, int, object]:
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
-        result = sweep(now, on_backlog=on_backlog)
+        result = deadlines_sweep(now=now, on_backlog=on_backlog)
         seconds = time.perf_counter() - started
     return seconds, len(queries.captured_queries), result
 
@@ -112,10 +113,11 @@ def main() -> None:
         sys.exit("bench/sweep.py measures PostgreSQL: set DATABASE_URL=postgres://...")
     call_command("migrate", verbosity=0)
     now = timezone.now()
+    seed_world(now=now, password=None)
 
     # Clear anything a previous run left due, so (a) really has nothing to do.
     if due_clocks(now=now):
-        sweep(now)
+        deadlines_sweep(now=now)
     deliver_pending(now)
     missing = args.open_tickets - Ticket.objects.open().count()
     if missing > 0:

@@ -1,4 +1,15 @@
-from django.contrib import admin
+"""Calendars, tiers, contracts and policies in the support desk; every save is a service call."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contracts.models import (
     BusinessCalendar,
@@ -11,7 +22,21 @@ from contracts.models import (
     SLATarget,
     SLATier,
 )
-from contracts.services import calendar_changed
+from contracts.services import (
+    ContractError,
+    calendar_holiday_save,
+    calendar_save,
+    contract_cancel,
+    contract_create,
+    contract_draft_update,
+    contract_end,
+    credit_band_save,
+    escalation_policy_save,
+    sla_target_save,
+    tier_save,
+)
+from contracts.terms import ContractTermsMismatch, signed_terms
+from portal.admin.base import InlineChanges, ReadOnlyAdmin, ServiceAdmin
 
 
 class CalendarHolidayInline(admin.TabularInline):
@@ -20,7 +45,9 @@ class CalendarHolidayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(ServiceAdmin):
+    """Open hours and holidays; a change makes a new version, which only new tickets use."""
+
     list_display = ["code", "name", "time_zone", "region", "hours", "holiday_country", "version"]
     list_filter = ["hours", "region", "holiday_country"]
     list_select_related = ["region"]
@@ -28,47 +55,39 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     readonly_fields = ["version", "updated_at"]
     inlines = [CalendarHolidayInline]
 
-    def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        if change and (form.has_changed() or any(f.has_changed() for f in formsets)):
-            # New tickets use the new hours; existing tickets keep the version they started with.
-            calendar_changed(calendar=form.instance)
+    def save_by_service(
+        self, request: HttpRequest, obj: BusinessCalendar, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        dates = inlines.of(CalendarHoliday)
+        return calendar_save(
+            calendar=obj,
+            custom_dates=dates.saved,
+            removed_dates=dates.deleted,
+            changed=form.has_changed(),
+        )
 
 
 @admin.register(CalendarHoliday)
-class CalendarHolidayAdmin(admin.ModelAdmin):
+class CalendarHolidayAdmin(ServiceAdmin):
     list_display = ["date", "name", "calendar", "closed"]
     list_filter = ["closed", "calendar"]
     list_select_related = ["calendar"]
     search_fields = ["name", "calendar__name"]
     date_hierarchy = "date"
 
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        calendar_changed(calendar=obj.calendar)
-
-    def delete_model(self, request, obj) -> None:
-        super().delete_model(request, obj)
-        calendar_changed(calendar=obj.calendar)
+    def save_by_service(
+        self, request: HttpRequest, obj: CalendarHoliday, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        return calendar_holiday_save(holiday=obj)
 
 
 @admin.register(CalendarVersion)
-class CalendarVersionAdmin(admin.ModelAdmin):
+class CalendarVersionAdmin(ReadOnlyAdmin):
     """Frozen copies of calendars, as tickets created under them use them."""
 
     list_display = ["calendar", "version", "time_zone", "holiday_country", "created_at"]
     list_filter = ["calendar"]
     list_select_related = ["calendar"]
-    readonly_fields = [f.name for f in CalendarVersion._meta.fields]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class SLATargetInline(admin.TabularInline):
@@ -82,15 +101,30 @@ class ServiceCreditBandInline(admin.TabularInline):
 
 
 @admin.register(SLATier)
-class SLATierAdmin(admin.ModelAdmin):
+class SLATierAdmin(ServiceAdmin):
+    """What customers buy. Signed contracts keep the terms they signed: a change here applies
+    to contracts created from now on."""
+
     list_display = ["name", "code", "coverage", "monthly_fee", "currency", "compliance_objective"]
     list_filter = ["coverage"]
     search_fields = ["name", "code"]
     inlines = [SLATargetInline, ServiceCreditBandInline]
 
+    def save_by_service(
+        self, request: HttpRequest, obj: SLATier, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        targets, bands = inlines.of(SLATarget), inlines.of(ServiceCreditBand)
+        return tier_save(
+            tier=obj,
+            targets=targets.saved,
+            removed_targets=targets.deleted,
+            credit_bands=bands.saved,
+            removed_credit_bands=bands.deleted,
+        )
+
 
 @admin.register(SLATarget)
-class SLATargetAdmin(admin.ModelAdmin):
+class SLATargetAdmin(ServiceAdmin):
     list_display = [
         "tier",
         "priority",
@@ -102,16 +136,57 @@ class SLATargetAdmin(admin.ModelAdmin):
     list_filter = ["tier", "priority"]
     list_select_related = ["tier"]
 
+    def save_by_service(
+        self, request: HttpRequest, obj: SLATarget, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        return sla_target_save(target=obj)
+
 
 @admin.register(ServiceCreditBand)
-class ServiceCreditBandAdmin(admin.ModelAdmin):
+class ServiceCreditBandAdmin(ServiceAdmin):
     list_display = ["tier", "below_percent", "credit_percent"]
     list_filter = ["tier"]
     list_select_related = ["tier"]
 
+    def save_by_service(
+        self, request: HttpRequest, obj: ServiceCreditBand, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        return credit_band_save(band=obj)
+
+
+# --- Contracts -----------------------------------------------------------------------------
+
+SIGNATURE_FIELDS = [
+    "status",
+    "signed_by",
+    "signed_at",
+    "signed_ip",
+    "signed_user_agent",
+    "terms",
+    "terms_hash",
+    "terms_check",
+    "created_at",
+    "updated_at",
+]
+
+
+class ContractForm(forms.ModelForm):
+    def clean_ends_on(self) -> Any:
+        ends_on = self.cleaned_data.get("ends_on")
+        contract = self.instance
+        removed = ends_on is None and contract.ends_on is not None
+        if contract.pk and contract.status == Contract.Status.ACTIVE and removed:
+            raise forms.ValidationError(_("An end date, once set, can be moved but not removed."))
+        return ends_on
+
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(ServiceAdmin):
+    """Contracts are made as drafts (`contract_create`), signed by the customer's admin, then
+    ended. Once signed, the terms, tier, dates and signature are read-only; the end date can
+    still be set (`contract_end`)."""
+
+    form = ContractForm
     list_display = [
         "reference",
         "organisation",
@@ -125,12 +200,76 @@ class ContractAdmin(admin.ModelAdmin):
     list_select_related = ["organisation", "tier"]
     search_fields = ["reference", "organisation__name"]
     date_hierarchy = "starts_on"
-    autocomplete_fields = ["organisation", "signed_by"]
-    readonly_fields = ["terms_hash", "created_at", "updated_at"]
+    autocomplete_fields = ["organisation"]
+    actions = ["cancel_drafts"]
+
+    def get_fields(self, request: HttpRequest, obj: Contract | None = None) -> list[str]:
+        main = ["reference", "organisation", "tier", "starts_on", "ends_on"]
+        return main if obj is None else [*main, *SIGNATURE_FIELDS]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contract | None = None) -> list[str]:
+        if obj is None:
+            return []
+        if obj.status == Contract.Status.DRAFT:
+            return ["reference", "organisation", *SIGNATURE_FIELDS]
+        if obj.status == Contract.Status.ACTIVE:
+            return ["reference", "organisation", "tier", "starts_on", *SIGNATURE_FIELDS]
+        return ["reference", "organisation", "tier", "starts_on", "ends_on", *SIGNATURE_FIELDS]
+
+    @admin.display(description=gettext_lazy("Signed terms"))
+    def terms_check(self, obj: Contract) -> str:
+        if not obj.terms_hash:
+            return _("Not signed yet.")
+        try:
+            signed_terms(obj)
+        except ContractTermsMismatch as exc:
+            return format_html('<strong class="errornote">{}</strong>', str(exc))
+        return _("Verified: the stored terms match the hash taken at signing.")
+
+    def save_by_service(
+        self, request: HttpRequest, obj: Contract, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        data = form.cleaned_data
+        if obj.pk is None:
+            return contract_create(
+                organisation=data["organisation"],
+                tier=data["tier"],
+                starts_on=data["starts_on"],
+                ends_on=data.get("ends_on"),
+                reference=data["reference"],
+            )
+        if obj.status == Contract.Status.DRAFT:
+            return contract_draft_update(
+                contract=obj,
+                tier=data["tier"],
+                starts_on=data["starts_on"],
+                ends_on=data.get("ends_on"),
+            )
+        if "ends_on" in form.changed_data and data.get("ends_on"):
+            return contract_end(contract=obj, ends_on=data["ends_on"])
+        return obj
+
+    def has_cancel_drafts_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("contracts.change_contract")
+
+    @admin.action(description=gettext_lazy("Cancel selected drafts"), permissions=["cancel_drafts"])
+    def cancel_drafts(self, request: HttpRequest, queryset: QuerySet[Contract]) -> None:
+        cancelled = 0
+        for contract in queryset:
+            try:
+                contract_cancel(contract=contract)
+            except ContractError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(
+                request, _("Cancelled %(count)d draft(s).") % {"count": cancelled}, messages.SUCCESS
+            )
 
 
 @admin.register(ComplianceStatement)
-class ComplianceStatementAdmin(admin.ModelAdmin):
+class ComplianceStatementAdmin(ReadOnlyAdmin):
     list_display = [
         "organisation",
         "month",
@@ -143,12 +282,10 @@ class ComplianceStatementAdmin(admin.ModelAdmin):
     list_select_related = ["organisation"]
     search_fields = ["organisation__name"]
     date_hierarchy = "month"
-    autocomplete_fields = ["organisation"]
-    readonly_fields = ["content_hash", "generated_at", "issued_at", "issued_by"]
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
+class EscalationPolicyAdmin(ServiceAdmin):
     """Who hears about warnings and breaches; tiers without a row use the defaults (see the
     model's description)."""
 
@@ -165,3 +302,8 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["tier", "priority", "trigger"]
     list_select_related = ["tier"]
+
+    def save_by_service(
+        self, request: HttpRequest, obj: EscalationPolicy, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        return escalation_policy_save(policy=obj)

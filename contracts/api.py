@@ -6,7 +6,7 @@ from rest_framework import viewsets
 
 from contracts.models import Contract, SLATier
 from contracts.serializers import ContractSerializer, SLATierSerializer
-from portal.api import ApiCursorPagination, ApiViewMixin, error_responses
+from portal.api.base import ApiCursorPagination, ApiViewMixin, error_responses
 
 
 @extend_schema_view(

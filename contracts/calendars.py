@@ -1,8 +1,9 @@
-"""From calendar rows to `WorkingSchedule`s: version snapshots and a per-process cache.
+"""From calendar rows to `WorkingSchedule`s, cached per process and calendar version.
 
-A calendar's hours and holidays are frozen in a `CalendarVersion` row the first time a ticket
-uses that version; schedules are then built from the frozen row and cached per (calendar,
-version), so a ticket's deadlines always come from the calendar it was created under.
+A calendar's hours and holidays are frozen in a `CalendarVersion` row by the first ticket that
+uses that version (`contracts.services.calendar_version_snapshot`); a ticket's deadlines always
+come from the version it was created under. Reading a schedule never writes: a version nobody
+froze yet is read from the live calendar, which is that version.
 """
 
 import threading
@@ -19,26 +20,16 @@ HOLIDAY_YEARS = range(2000, 2076)
 
 _cache: dict[tuple[int, int], WorkingSchedule] = {}
 _cache_lock = threading.Lock()
+# (calendar id, version) pairs known to have their frozen copy in the database.
+_frozen: set[tuple[int, int]] = set()
 
 
-def calendar_version_snapshot(*, calendar: BusinessCalendar) -> CalendarVersion:
-    """The frozen copy of `calendar` at its current version, written on first use."""
-    custom = [
+def custom_dates_of(calendar: BusinessCalendar) -> list[list]:
+    """The calendar's custom dates as frozen in a version: `[["2026-12-24", true], ...]`."""
+    return [
         [day.isoformat(), closed]
         for day, closed in calendar.custom_dates.order_by("date").values_list("date", "closed")
     ]
-    snapshot, _ = CalendarVersion.objects.get_or_create(
-        calendar=calendar,
-        version=calendar.version,
-        defaults={
-            "time_zone": calendar.time_zone,
-            "weekly": calendar.weekly,
-            "holiday_country": calendar.holiday_country,
-            "holiday_subdivision": calendar.holiday_subdivision,
-            "custom_dates": custom,
-        },
-    )
-    return snapshot
 
 
 def closed_dates(*, country: str, subdivision: str, custom_dates: list[list]) -> set[date]:
@@ -54,15 +45,13 @@ def closed_dates(*, country: str, subdivision: str, custom_dates: list[list]) ->
     return closed
 
 
-def schedule_from_snapshot(snapshot: CalendarVersion) -> WorkingSchedule:
+def _schedule(
+    *, time_zone: str, weekly: dict, country: str, subdivision: str, custom_dates: list[list]
+) -> WorkingSchedule:
     return WorkingSchedule(
-        snapshot.time_zone,
-        snapshot.weekly,
-        holidays=closed_dates(
-            country=snapshot.holiday_country,
-            subdivision=snapshot.holiday_subdivision,
-            custom_dates=snapshot.custom_dates,
-        ),
+        time_zone,
+        weekly,
+        holidays=closed_dates(country=country, subdivision=subdivision, custom_dates=custom_dates),
     )
 
 
@@ -70,20 +59,51 @@ def schedule_for_version(*, calendar_id: int, version: int) -> WorkingSchedule:
     """The schedule of a calendar at a version; built once per process."""
     key = (calendar_id, version)
     schedule = _cache.get(key)
-    if schedule is None:
-        snapshot = CalendarVersion.objects.filter(calendar_id=calendar_id, version=version).first()
-        if snapshot is None:
-            calendar = BusinessCalendar.objects.get(pk=calendar_id)
-            if calendar.version != version:
-                raise LookupError(f"calendar {calendar_id} has no frozen version {version}")
-            snapshot = calendar_version_snapshot(calendar=calendar)
-        schedule = schedule_from_snapshot(snapshot)
-        with _cache_lock:
-            _cache[key] = schedule
+    if schedule is not None:
+        return schedule
+    snapshot = CalendarVersion.objects.filter(calendar_id=calendar_id, version=version).first()
+    if snapshot is not None:
+        schedule = _schedule(
+            time_zone=snapshot.time_zone,
+            weekly=snapshot.weekly,
+            country=snapshot.holiday_country,
+            subdivision=snapshot.holiday_subdivision,
+            custom_dates=snapshot.custom_dates,
+        )
+    else:
+        calendar = BusinessCalendar.objects.get(pk=calendar_id)
+        if calendar.version != version:
+            raise LookupError(f"calendar {calendar_id} has no frozen version {version}")
+        schedule = _schedule(
+            time_zone=calendar.time_zone,
+            weekly=calendar.weekly,
+            country=calendar.holiday_country,
+            subdivision=calendar.holiday_subdivision,
+            custom_dates=custom_dates_of(calendar),
+        )
+    with _cache_lock:
+        _cache[key] = schedule
     return schedule
 
 
+def schedule_of(calendar: BusinessCalendar) -> WorkingSchedule:
+    """A calendar's current hours as a schedule."""
+    return schedule_for_version(calendar_id=calendar.pk, version=calendar.version)
+
+
+def version_frozen(*, calendar_id: int, version: int) -> bool:
+    """Whether this process has seen the frozen copy of the version committed."""
+    return (calendar_id, version) in _frozen
+
+
+def version_frozen_note(*, calendar_id: int, version: int) -> None:
+    with _cache_lock:
+        _frozen.add((calendar_id, version))
+
+
 def schedule_cache_clear() -> None:
-    """Forget every built schedule (tests that reuse database ids call this)."""
+    """Forget every built schedule and known frozen version (tests that reuse database ids
+    call this)."""
     with _cache_lock:
         _cache.clear()
+        _frozen.clear()

@@ -11,27 +11,9 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.business_time import WorkingSchedule
+from contracts.sla_names import Clock, Priority
 from portal.models import Organisation, Region
 from portal.timezones import time_zone_choices, validate_time_zone
-
-
-class Priority(models.TextChoices):
-    """Ticket priority; a tier promises targets per priority."""
-
-    P1 = "p1", "P1 – service down"
-    P2 = "p2", "P2 – major degradation"
-    P3 = "p3", "P3 – minor issue"
-    P4 = "p4", "P4 – question or request"
-
-
-class Clock(models.TextChoices):
-    """The SLA clocks a ticket carries."""
-
-    FIRST_RESPONSE = "first_response", "First response"
-    NEXT_RESPONSE = "next_response", "Next response"
-    WORKAROUND = "workaround", "Workaround"
-    RESOLUTION = "resolution", "Resolution"
-
 
 # Ticket statuses a tier may declare as pausing (the customer holds the ball).
 PAUSABLE_STATUSES = ("pending",)
@@ -122,12 +104,6 @@ class BusinessCalendar(models.Model):
                 errors["holiday_country"] = str(exc)
         if errors:
             raise ValidationError(errors)
-
-    def schedule(self) -> WorkingSchedule:
-        """The calendar's current hours as a `WorkingSchedule` (cached per version)."""
-        from contracts.calendars import schedule_for_version
-
-        return schedule_for_version(calendar_id=self.pk, version=self.version)
 
 
 class CalendarVersion(models.Model):

@@ -1,48 +1,55 @@
-"""Writes owned by the contracts app: contracts and their signature."""
+"""Writes owned by the contracts app: contracts and their signature, calendars and their
+versions, tiers and escalation policies.
 
-import hashlib
-import json
+Each public function validates, then writes in one durable transaction of its own.
+"""
+
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Model, ProtectedError
+from django.utils.translation import gettext as _
 
-from contracts.models import BusinessCalendar, Contract, SLATier
+from contracts.calendars import custom_dates_of, version_frozen, version_frozen_note
+from contracts.models import (
+    BusinessCalendar,
+    CalendarHoliday,
+    CalendarVersion,
+    Contract,
+    EscalationPolicy,
+    ServiceCreditBand,
+    SLATarget,
+    SLATier,
+)
+from contracts.terms import terms_hash, tier_terms
+from portal.errors import Refusal
 from portal.models import Organisation
 
 
-class ContractError(Exception):
+class ContractError(Refusal):
     """A contract operation the rules refuse; the message says why."""
 
 
-def tier_terms(*, tier: SLATier) -> dict:
-    """The terms a customer accepts when signing for `tier`, as plain JSON data."""
-    return {
-        "tier": {"code": tier.code, "name": tier.name},
-        "monthly_fee": str(tier.monthly_fee),
-        "currency": tier.currency,
-        "coverage": tier.coverage,
-        "compliance_objective": str(tier.compliance_objective),
-        "pause_statuses": list(tier.pause_statuses),
-        "paused_clocks": list(tier.paused_clocks),
-        "warning_thresholds": list(tier.warning_thresholds),
-        "targets": {
-            target.priority: {clock: minutes for clock, minutes in target.minutes().items()}
-            for target in tier.targets.order_by("priority")
-        },
-        "service_credits": [
-            {"below_percent": str(band.below_percent), "credit_percent": str(band.credit_percent)}
-            for band in tier.credit_bands.order_by("-below_percent")
-        ],
-    }
+def _checked(rows: Sequence[Model], *, exclude: Sequence[str] = ()) -> None:
+    for row in rows:
+        try:
+            row.full_clean(exclude=list(exclude) or None)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and len(exc.error_dict) == 1:
+                (name,) = exc.error_dict
+                if name != "__all__":
+                    raise ContractError("; ".join(exc.messages), field=name) from exc
+            raise ContractError("; ".join(exc.messages)) from exc
 
 
-def terms_hash(terms: dict) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8): what was signed."""
-    canonical = json.dumps(terms, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def _locked(contract: Contract) -> Contract:
+    return Contract.objects.select_for_update().get(pk=contract.pk)
+
+
+# --- Contracts -----------------------------------------------------------------------------
 
 
 def contract_create(
@@ -55,20 +62,38 @@ def contract_create(
 ) -> Contract:
     """A draft contract with the tier's current terms, waiting for a signature."""
     contract = Contract(
-        reference=reference,
+        reference=reference.strip(),
         organisation=organisation,
         tier=tier,
         starts_on=starts_on,
         ends_on=ends_on,
         status=Contract.Status.DRAFT,
-        terms=tier_terms(tier=tier),
     )
-    try:
-        contract.full_clean()
-    except ValidationError as exc:
-        raise ContractError("; ".join(exc.messages)) from exc
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
+        contract.terms = tier_terms(tier=tier)
+        _checked([contract])
         contract.save(force_insert=True)
+    return contract
+
+
+def contract_draft_update(
+    *, contract: Contract, tier: SLATier, starts_on: date, ends_on: date | None
+) -> Contract:
+    """Change a contract before it is signed: its tier (and so its terms, taken afresh from
+    the tier) and its dates. A signed contract never changes its terms."""
+    with transaction.atomic(durable=True):
+        contract = _locked(contract)
+        if contract.status != Contract.Status.DRAFT:
+            raise ContractError(
+                _("%(reference)s is signed; its terms and dates can no longer change.")
+                % {"reference": contract.reference}
+            )
+        contract.tier = tier
+        contract.starts_on = starts_on
+        contract.ends_on = ends_on
+        contract.terms = tier_terms(tier=tier)
+        _checked([contract])
+        contract.save(update_fields=["tier", "starts_on", "ends_on", "terms", "updated_at"])
     return contract
 
 
@@ -81,8 +106,8 @@ def contract_sign(
     user_agent: str = "",
 ) -> Contract:
     """Record who accepted the exact terms, when and from where, and put the contract in force."""
-    with transaction.atomic():
-        contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    with transaction.atomic(durable=True):
+        contract = _locked(contract)
         if contract.status != Contract.Status.DRAFT:
             raise ContractError(
                 f"{contract.reference} is {contract.status}, not awaiting signature."
@@ -98,10 +123,7 @@ def contract_sign(
         contract.signed_ip = ip
         contract.signed_user_agent = user_agent[:400]
         contract.terms_hash = terms_hash(contract.terms)
-        try:
-            contract.full_clean()
-        except ValidationError as exc:
-            raise ContractError("; ".join(exc.messages)) from exc
+        _checked([contract])
         contract.save(
             update_fields=[
                 "status",
@@ -118,23 +140,167 @@ def contract_sign(
 
 def contract_end(*, contract: Contract, ends_on: date) -> Contract:
     """End a contract on `ends_on` (inclusive); it stays active until then."""
-    with transaction.atomic():
-        contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    with transaction.atomic(durable=True):
+        contract = _locked(contract)
         if contract.status != Contract.Status.ACTIVE:
             raise ContractError(f"{contract.reference} is {contract.status}, not active.")
         if ends_on < contract.starts_on:
-            raise ContractError("A contract cannot end before it starts.")
+            raise ContractError("A contract cannot end before it starts.", field="ends_on")
         contract.ends_on = ends_on
         contract.save(update_fields=["ends_on", "updated_at"])
     return contract
 
 
-def calendar_changed(*, calendar: BusinessCalendar) -> BusinessCalendar:
+def contract_cancel(*, contract: Contract) -> Contract:
+    """Withdraw a contract nobody signed; it stays on record as cancelled."""
+    with transaction.atomic(durable=True):
+        contract = _locked(contract)
+        if contract.status != Contract.Status.DRAFT:
+            raise ContractError(
+                _("%(reference)s is signed; end it instead of cancelling it.")
+                % {"reference": contract.reference}
+            )
+        contract.status = Contract.Status.CANCELLED
+        contract.save(update_fields=["status", "updated_at"])
+    return contract
+
+
+# --- Calendars -----------------------------------------------------------------------------
+
+
+def calendar_version_snapshot(*, calendar: BusinessCalendar) -> None:
+    """Freeze `calendar` at its current version, if nobody did yet. Call inside the
+    transaction of the ticket that first uses the version.
+
+    Known frozen versions are remembered per process, so this costs no query once a version is
+    in use; the first time, one read of the custom dates and one insert that leaves an existing
+    copy alone.
+    """
+    if version_frozen(calendar_id=calendar.pk, version=calendar.version):
+        return
+    CalendarVersion.objects.bulk_create(
+        [
+            CalendarVersion(
+                calendar=calendar,
+                version=calendar.version,
+                time_zone=calendar.time_zone,
+                weekly=calendar.weekly,
+                holiday_country=calendar.holiday_country,
+                holiday_subdivision=calendar.holiday_subdivision,
+                custom_dates=custom_dates_of(calendar),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    # Remembered once the row is committed: a rolled-back ticket leaves no frozen copy.
+    transaction.on_commit(
+        lambda: version_frozen_note(calendar_id=calendar.pk, version=calendar.version)
+    )
+
+
+def _version_bump(calendar: BusinessCalendar) -> None:
+    BusinessCalendar.objects.filter(pk=calendar.pk).update(version=F("version") + 1)
+    calendar.refresh_from_db(fields=["version"])
+
+
+def calendar_version_bump(*, calendar: BusinessCalendar) -> BusinessCalendar:
     """Record that a calendar's hours or dates changed: a new version for new tickets.
 
     Existing tickets keep the version they were created under.
     """
-    with transaction.atomic():
-        BusinessCalendar.objects.filter(pk=calendar.pk).update(version=F("version") + 1)
-        calendar.refresh_from_db(fields=["version"])
+    with transaction.atomic(durable=True):
+        _version_bump(calendar)
     return calendar
+
+
+def calendar_save(
+    *,
+    calendar: BusinessCalendar,
+    custom_dates: Sequence[CalendarHoliday] = (),
+    removed_dates: Sequence[CalendarHoliday] = (),
+    changed: bool = True,
+) -> BusinessCalendar:
+    """Add or change a calendar with its custom dates. A change to an existing calendar makes
+    a new version (`changed`: something differs), so new tickets use the new hours while
+    existing tickets keep theirs."""
+    exists = calendar.pk is not None
+    _checked([calendar], exclude=["version"])
+    with transaction.atomic(durable=True):
+        calendar.save()
+        for day in custom_dates:
+            day.calendar = calendar
+        _checked(custom_dates)
+        for day in custom_dates:
+            day.save()
+        for day in removed_dates:
+            day.delete()
+        if exists and (changed or custom_dates or removed_dates):
+            _version_bump(calendar)
+    return calendar
+
+
+def calendar_holiday_save(*, holiday: CalendarHoliday) -> CalendarHoliday:
+    """Add or change one custom date; its calendar gets a new version."""
+    _checked([holiday])
+    with transaction.atomic(durable=True):
+        holiday.save()
+        _version_bump(holiday.calendar)
+    return holiday
+
+
+def calendar_holiday_remove(*, holiday: CalendarHoliday) -> None:
+    """Remove one custom date; its calendar gets a new version."""
+    with transaction.atomic(durable=True):
+        holiday.delete()
+        _version_bump(holiday.calendar)
+
+
+# --- Tiers and escalation policies ----------------------------------------------------------
+
+
+def tier_save(
+    *,
+    tier: SLATier,
+    targets: Sequence[SLATarget] = (),
+    removed_targets: Sequence[SLATarget] = (),
+    credit_bands: Sequence[ServiceCreditBand] = (),
+    removed_credit_bands: Sequence[ServiceCreditBand] = (),
+) -> SLATier:
+    """Add or change a tier with its targets and credit bands. Contracts signed before keep
+    the terms they signed; only contracts created from now on take the new ones."""
+    _checked([tier])
+    with transaction.atomic(durable=True):
+        tier.save()
+        for row in (*targets, *credit_bands):
+            row.tier = tier
+        _checked([*targets, *credit_bands])
+        for row in (*targets, *credit_bands):
+            row.save()
+        for row in (*removed_targets, *removed_credit_bands):
+            try:
+                row.delete()
+            except ProtectedError as exc:
+                raise ContractError(f"{row} is still in use and cannot be removed.") from exc
+    return tier
+
+
+def sla_target_save(*, target: SLATarget) -> SLATarget:
+    _checked([target])
+    with transaction.atomic(durable=True):
+        target.save()
+    return target
+
+
+def credit_band_save(*, band: ServiceCreditBand) -> ServiceCreditBand:
+    _checked([band])
+    with transaction.atomic(durable=True):
+        band.save()
+    return band
+
+
+def escalation_policy_save(*, policy: EscalationPolicy) -> EscalationPolicy:
+    """Who hears about a warning or a breach for a tier and priority."""
+    _checked([policy])
+    with transaction.atomic(durable=True):
+        policy.save()
+    return policy

@@ -4,7 +4,15 @@ from itertools import groupby
 
 from django import forms
 
+from portal.errors import Refusal
 from portal.timezones import time_zone_choices
+
+
+def add_refusal(form: forms.Form, refusal: Refusal, fields: dict[str, str] | None = None) -> None:
+    """Show a rule's refusal on the form field it is about (`fields` maps the rule's names to
+    the form's where they differ), or above the form when it is about none of them."""
+    name = (fields or {}).get(refusal.field or "", refusal.field)
+    form.add_error(name if name in form.fields else None, refusal.message)
 
 
 def grouped_time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:

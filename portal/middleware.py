@@ -3,6 +3,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from portal.selectors import profile_of
+
 
 class ViewerTimeZoneMiddleware:
     """Show every instant in the time zone of the person looking: members and agents each have
@@ -13,13 +15,9 @@ class ViewerTimeZoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        zone = None
-        if user is not None and user.is_authenticated:
-            profile = getattr(user, "agent", None) if user.is_staff else None
-            profile = profile or getattr(user, "member", None)
-            zone = profile.time_zone if profile else None
-        if zone:
-            timezone.activate(zone)
+        profile = profile_of(user) if user is not None else None
+        if profile is not None and profile.time_zone:
+            timezone.activate(profile.time_zone)
         else:
             timezone.deactivate()
         try:

@@ -1,61 +1,13 @@
-"""API representations owned by the portal app: the error shape, people, organisations.
+"""API representations owned by the portal app: people, regions and organisations.
 
 Serializers here only validate and represent; writes go through services, called by the views.
 """
-
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.models import Member, Organisation, Region
-
-# --- The error shape -----------------------------------------------------------------------------
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
-    code = serializers.CharField(
-        help_text=(
-            "A stable word to branch on: invalid, parse_error, not_authenticated, "
-            "authentication_failed, permission_denied, not_found, method_not_allowed, "
-            "not_acceptable, unsupported_media_type, too_large, throttled, "
-            "idempotency_key_in_progress, idempotency_key_reused."
-        )
-    )
-    message = serializers.CharField(help_text="What went wrong, for people.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per refused input field (or header); empty when none is at fault.",
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every API error has this shape."""
-
-    error = ErrorBodySerializer()
-
-
-# --- Input ---------------------------------------------------------------------------------------
-
-
-class StrictInputSerializer(serializers.Serializer):
-    """Refuses fields it does not know, instead of silently ignoring a misspelt one."""
-
-    # Sent by HTML forms posting to the API with a session; never data.
-    IGNORED = frozenset({"csrfmiddlewaretoken"})
-
-    def to_internal_value(self, data: Any) -> Any:
-        if hasattr(data, "keys"):
-            unknown = sorted(set(data.keys()) - set(self.fields) - self.IGNORED)
-            if unknown:
-                known = ", ".join(name for name, f in self.fields.items() if not f.read_only)
-                raise serializers.ValidationError(
-                    {name: [f"Unknown field; this endpoint takes {known}."] for name in unknown}
-                )
-        return super().to_internal_value(data)
-
 
 # --- People and places ---------------------------------------------------------------------------
 

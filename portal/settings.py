@@ -313,7 +313,7 @@ REST_FRAMEWORK = {
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # One error shape for every API error: {"error": {"status", "code", "message", "fields"}}.
-    "EXCEPTION_HANDLER": "portal.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Meridian API",
@@ -325,6 +325,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name for the clocks wherever a field lists them (`name`, `clock`).
+    "ENUM_NAME_OVERRIDES": {"ClockEnum": "contracts.sla_names.Clock"},
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -17,6 +17,6 @@ urlpatterns = [
     path("profile/token/revoke/", views.profile_token_revoke, name="profile-token-revoke"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("tickets/", include("tickets.urls")),
-    path("api/", include("portal.api_urls")),
+    path("api/", include("portal.api.urls")),
     path("admin/", admin.site.urls),
 ]

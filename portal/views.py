@@ -3,7 +3,6 @@ the health check. The ticket pages, including the member dashboard at `/`, are `
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,11 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.authtoken.models import Token
 
 from portal.forms import TimeZoneForm
-from portal.models import Agent, Member
-from portal.selectors import heartbeat_ages
+from portal.selectors import api_token_of, heartbeat_ages, profile_of
 from portal.services import api_token_create, api_token_revoke, profile_time_zone_update
 
 
@@ -26,22 +23,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html")
 
 
-def _profile_of(user: AbstractBaseUser) -> Member | Agent | None:
-    # The same profile the time zone middleware reads: an agent's for staff, else a member's.
-    profile = getattr(user, "agent", None) if user.is_staff else None
-    return profile or getattr(user, "member", None)
-
-
-def _token_of(user: AbstractBaseUser) -> Token | None:
-    return Token.objects.filter(user=user).first()
-
-
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     """The viewer's time zone, and their API token (shown to its owner, who may revoke it)."""
-    person = _profile_of(request.user)
+    person = profile_of(request.user)
     if request.method == "POST" and person is not None:
         form = TimeZoneForm(request.POST)
         if form.is_valid():
@@ -59,7 +46,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/profile.html",
-        {"person": person, "form": form, "token": _token_of(request.user)},
+        {"person": person, "form": form, "token": api_token_of(request.user)},
         status=400 if form.is_bound else 200,
     )
 

@@ -2,11 +2,11 @@
 and assign. Attachments are listed on the ticket and downloaded one by one.
 
 Every lookup goes through `tickets_visible_to`: a ticket the caller may not see answers 404,
-exactly like one that does not exist. Writes go through `tickets.services`.
+exactly like one that does not exist; what a customer may read of a ticket is the selectors'
+(`messages_visible_to`, `attachments_visible_to`). Writes go through `tickets.services`.
 """
 
 import re
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -25,18 +25,19 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal.api import (
-    IDEMPOTENCY_PARAMETER,
-    ApiCursorPagination,
-    ApiViewMixin,
-    StrictJSONParser,
-    error_responses,
-    idempotent,
-)
-from portal.api_errors import refusal_as_field_error
+from contracts.selectors import sla_terms_for
+from portal.api.base import ApiCursorPagination, ApiViewMixin, StrictJSONParser, error_responses
+from portal.api.errors import refusal_as_field_error
+from portal.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from portal.models import Member
+from portal.selectors import member_of
 from tickets.models import Attachment, Message, Ticket
-from tickets.selectors import tickets_visible_to
+from tickets.selectors import (
+    attachments_visible_to,
+    messages_visible_to,
+    next_due_at,
+    tickets_visible_to,
+)
 from tickets.serializers import (
     AttachmentSerializer,
     MessageSerializer,
@@ -51,17 +52,21 @@ from tickets.serializers import (
     TicketUpdateSerializer,
 )
 from tickets.services import (
-    ticket_assign,
-    ticket_change_priority,
+    UNCHANGED,
     ticket_change_status,
     ticket_create,
     ticket_reply,
+    ticket_update,
 )
 
 # A stored content type is shown to browsers only if it looks like one.
 CONTENT_TYPE_PATTERN = re.compile(r"[\w.+-]{1,60}/[\w.+-]{1,60}")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
+# The list's orders, each a cursor ordering (a unique column last).
+ORDERINGS = {"updated": ("updated_at", "id"), "next_deadline": ("next_due_at", "id")}
+# What an agent may change in one PATCH (`ticket_update`).
+UPDATABLE = ("subject", "product_area", "priority", "team", "assignee")
 LIST_PARAMETERS = [
     OpenApiParameter(
         "status",
@@ -78,6 +83,12 @@ LIST_PARAMETERS = [
         description="Only these priorities, comma-separated: `p1,p2`.",
     ),
     OpenApiParameter(
+        "ordering",
+        {"type": "string", "enum": list(ORDERINGS)},
+        description="`updated` (default): least recently updated first, for keeping in sync. "
+        "`next_deadline`: most urgent first; a breached promise before every healthy ticket.",
+    ),
+    OpenApiParameter(
         "updated_since",
         OpenApiTypes.DATETIME,
         description="Only tickets updated at or after this instant (ISO 8601; without an offset "
@@ -89,18 +100,11 @@ ATTACHMENT_ID = OpenApiParameter(
 )
 
 
-def _visible_attachments(user: Any) -> QuerySet[Attachment]:
-    """Attachments in upload order; customers never see those of internal notes."""
-    attachments = Attachment.objects.order_by("created_at", "id")
-    if not user.is_staff:
-        attachments = attachments.filter(message__visibility=Message.Visibility.PUBLIC)
-    return attachments
-
-
 def _conversation(user: Any) -> QuerySet[Message]:
-    """Messages in order with their attachments; customers see the public ones only."""
-    messages = (
-        Message.objects.select_related("author")
+    """Messages in order with their authors and attachments, as `user` may read them."""
+    return (
+        messages_visible_to(user)
+        .select_related("author")
         .prefetch_related(
             Prefetch(
                 "attachments",
@@ -108,11 +112,7 @@ def _conversation(user: Any) -> QuerySet[Message]:
                 to_attr="api_attachments",
             )
         )
-        .order_by("created_at", "id")
     )
-    if not user.is_staff:
-        messages = messages.filter(visibility=Message.Visibility.PUBLIC)
-    return messages
 
 
 @extend_schema_view(
@@ -141,7 +141,7 @@ def _conversation(user: Any) -> QuerySet[Message]:
         responses={200: TicketDetailSerializer, **error_responses(404)},
     ),
     partial_update=extend_schema(
-        summary="Change priority, team or assignee (agents)",
+        summary="Change subject, product area, priority, team or assignee (agents)",
         request={"application/json": TicketUpdateSerializer},
         responses={200: TicketDetailSerializer, **error_responses(400, 403, 404, 415, 429)},
     ),
@@ -162,6 +162,13 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
         return tickets_visible_to(self.request.user).select_related(
             "organisation", "requester__user", "team", "assignee"
         )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "now": self.now}
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.now = timezone.now()  # one instant per request
+        super().initial(request, *args, **kwargs)
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # A download answers with the file whatever the client says it accepts.
@@ -184,17 +191,24 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
         user = self.request.user
         return tickets.select_related("sla_contract", "sla_tier", "sla_calendar").prefetch_related(
             Prefetch("messages", queryset=_conversation(user), to_attr="api_messages"),
-            Prefetch("attachments", queryset=_visible_attachments(user), to_attr="api_attachments"),
+            Prefetch(
+                "attachments", queryset=attachments_visible_to(user), to_attr="api_attachments"
+            ),
         )
 
-    def _detail(self, ticket: Ticket, *, now: datetime) -> dict[str, Any]:
-        """The ticket as `retrieve` shows it, read afresh after a write."""
-        ticket = self._with_conversation(self.get_queryset()).get(pk=ticket.pk)
-        return self._render(ticket, now=now)
-
-    def _render(self, ticket: Ticket, *, now: datetime) -> dict[str, Any]:
-        context = {**self.get_serializer_context(), "now": now, "ticket": ticket}
+    def _render(self, ticket: Ticket) -> dict[str, Any]:
+        context = {**self.get_serializer_context(), "ticket": ticket}
         return TicketDetailSerializer(ticket, context=context).data
+
+    def _render_written(self, ticket: Ticket) -> dict[str, Any]:
+        """The detail of a ticket just written: the row as the service left it, its
+        conversation read afresh (two queries)."""
+        user = self.request.user
+        ticket.api_messages = list(_conversation(user).filter(ticket=ticket))
+        ticket.api_attachments = [
+            attachment for message in ticket.api_messages for attachment in message.api_attachments
+        ]
+        return self._render(ticket)
 
     def _member(self) -> Member:
         """The customer filing a ticket; agents and users of no organisation may not."""
@@ -203,11 +217,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
             raise exceptions.PermissionDenied(
                 "Tickets are filed by customers; agents log them in the support desk."
             )
-        member = (
-            Member.objects.select_related("organisation__home_region")
-            .filter(user_id=user.pk)
-            .first()
-        )
+        member = member_of(user)
         if member is None:
             raise exceptions.PermissionDenied(
                 "Only members of a customer organisation can file tickets."
@@ -227,18 +237,21 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
             tickets = tickets.filter(priority__in=filters["priority"])
         if "updated_since" in filters:
             tickets = tickets.filter(updated_at__gte=filters["updated_since"])
+        self.cursor_ordering = ORDERINGS[filters.get("ordering", "updated")]
+        if filters.get("ordering") == "next_deadline":
+            tickets = tickets.annotate(next_due_at=next_due_at())
         page = self.paginate_queryset(tickets)
         data = TicketSummarySerializer(page, many=True, context=self.get_serializer_context())
         return self.get_paginated_response(data.data)
 
     def create(self, request: Request) -> Response:
         member = self._member()
-        now = timezone.now()
+        now = self.now
 
         def perform() -> Ticket:
-            serializer = TicketCreateSerializer(
-                data=request.data, context={"member": member, "now": now}
-            )
+            # Read once: the serializer checks the priority with them, the service keeps them.
+            terms = sla_terms_for(organisation=member.organisation, at=now)
+            serializer = TicketCreateSerializer(data=request.data, context={"terms": terms})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             return ticket_create(
@@ -252,44 +265,42 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
                 attachments=data.get("attachments", []),
                 actor=request.user,
                 now=now,
+                terms=terms,
             )
 
         def render(ticket: Ticket) -> Response:
-            body = self._detail(ticket, now=now)
-            return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+            body = self._render_written(ticket)
+            # A plain str: Django's development server refuses a str subclass in a header.
+            location = str(body["url"])
+            return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
         return idempotent(request, perform=perform, render=render)
 
     def retrieve(self, request: Request, reference: str) -> Response:
         ticket = self.get_object(self._with_conversation(self.get_queryset()))
-        return Response(self._render(ticket, now=timezone.now()))
+        return Response(self._render(ticket))
 
     def partial_update(self, request: Request, reference: str) -> Response:
-        ticket = self.get_object()
         if not request.user.is_staff:
+            self.get_object()  # a ticket the caller cannot see is a 404 first
             raise exceptions.PermissionDenied(
-                "Only agents change a ticket's priority, team or assignee."
+                "Only agents change a ticket's subject, product area, priority, team or assignee."
             )
         serializer = TicketUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         changes = serializer.validated_data
-        now = timezone.now()
-        # Validated as a whole first; then each change is its own service call (and event).
-        if "priority" in changes:
-            with refusal_as_field_error("priority"):
-                ticket = ticket_change_priority(
-                    ticket=ticket, priority=changes["priority"], now=now, actor=request.user
-                )
-        if "team" in changes or "assignee" in changes:
-            with refusal_as_field_error("assignee" if "assignee" in changes else "team"):
-                ticket = ticket_assign(
-                    ticket=ticket,
-                    team=changes.get("team", ticket.team),
-                    assignee=changes.get("assignee", ticket.assignee),
-                    actor=request.user,
-                    now=now,
-                )
-        return Response(self._detail(ticket, now=now))
+        ticket = self.get_object(
+            self.get_queryset().select_related("sla_contract", "sla_tier", "sla_calendar")
+        )
+        # All of it in one transaction: a refused part leaves the ticket as it was.
+        ticket = ticket_update(
+            ticket=ticket,
+            actor=request.user,
+            now=self.now,
+            **{name: changes.get(name, UNCHANGED) for name in UPDATABLE},
+            reason="changed through the API",
+        )
+        return Response(self._render_written(ticket))
 
     @extend_schema(
         summary="Reply on a ticket (agents may leave internal notes)",
@@ -307,7 +318,6 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="replies")
     def reply(self, request: Request, reference: str) -> Response:
         ticket = self.get_object()
-        now = timezone.now()
 
         def perform() -> Message:
             serializer = ReplyCreateSerializer(data=request.data)
@@ -322,7 +332,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
                 internal=data["internal"],
                 channel=Ticket.Channel.API,
                 attachments=data.get("attachments", []),
-                now=now,
+                now=self.now,
             )
 
         def render(message: Message) -> Response:
@@ -342,18 +352,19 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="status", parser_classes=[StrictJSONParser])
     def change_status(self, request: Request, reference: str) -> Response:
-        ticket = self.get_object()
+        ticket = self.get_object(
+            self.get_queryset().select_related("sla_contract", "sla_tier", "sla_calendar")
+        )
         serializer = StatusChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        now = timezone.now()
         with refusal_as_field_error("status"):
             ticket = ticket_change_status(
                 ticket=ticket,
                 status=serializer.validated_data["status"],
                 actor=request.user,
-                now=now,
+                now=self.now,
             )
-        return Response(self._detail(ticket, now=now))
+        return Response(self._render_written(ticket))
 
     @extend_schema(
         summary="A ticket's attachments (customers: those of the public conversation)",
@@ -362,7 +373,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], url_path="attachments", pagination_class=None)
     def attachments(self, request: Request, reference: str) -> Response:
         ticket = self.get_object()
-        attachments = _visible_attachments(request.user).filter(ticket=ticket)
+        attachments = attachments_visible_to(request.user).filter(ticket=ticket)
         context = {**self.get_serializer_context(), "ticket": ticket}
         return Response(AttachmentSerializer(attachments, many=True, context=context).data)
 
@@ -388,7 +399,9 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
     ) -> FileResponse:
         ticket = self.get_object()
         attachment = (
-            _visible_attachments(request.user).filter(ticket=ticket, pk=int(attachment_id)).first()
+            attachments_visible_to(request.user)
+            .filter(ticket=ticket, pk=int(attachment_id))
+            .first()
         )
         if attachment is None:
             raise Http404("No such attachment.")

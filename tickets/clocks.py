@@ -29,12 +29,13 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from contracts.business_time import WorkingSchedule
+from contracts.sla_names import CLOCKS
+from contracts.sla_names import Clock as ClockName
 
-FIRST_RESPONSE = "first_response"
-NEXT_RESPONSE = "next_response"
-WORKAROUND = "workaround"
-RESOLUTION = "resolution"
-CLOCKS = (FIRST_RESPONSE, NEXT_RESPONSE, WORKAROUND, RESOLUTION)
+FIRST_RESPONSE = ClockName.FIRST_RESPONSE.value
+NEXT_RESPONSE = ClockName.NEXT_RESPONSE.value
+WORKAROUND = ClockName.WORKAROUND.value
+RESOLUTION = ClockName.RESOLUTION.value
 STOPPED_STATUSES = frozenset({"resolved", "closed"})
 ZERO = timedelta(0)
 

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
-from contracts.models import Priority
+from contracts.sla_names import Priority
 from tickets.models import Ticket
+from tickets.rules import TicketError, attachments_check
 from tickets.selectors import PRIORITY_MEANINGS, ContractTerms, PriorityTerms
-from tickets.services import TicketError, attachments_check
 
 
 class MultipleFileInput(forms.FileInput):
@@ -67,6 +67,14 @@ class PriorityOption:
         self.terms = terms
 
 
+class PriorityField(forms.ChoiceField):
+    """Offers the priorities the contract covers; any other priority gets the contract's own
+    refusal (`clean_priority`), not a generic "not a valid choice"."""
+
+    def valid_value(self, value: Any) -> bool:
+        return value in Priority.values
+
+
 class TicketCreateForm(forms.Form):
     subject = forms.CharField(
         max_length=200,
@@ -78,7 +86,7 @@ class TicketCreateForm(forms.Form):
         error_messages={"required": "Please describe the problem."},
         help_text="What happens, since when, who is affected, and what you already tried.",
     )
-    priority = forms.ChoiceField(widget=forms.RadioSelect)
+    priority = PriorityField(widget=forms.RadioSelect)
     product_area = forms.ChoiceField(label="Product area", choices=Ticket.ProductArea.choices)
     attachments = AttachmentsField()
 
@@ -112,6 +120,13 @@ class TicketCreateForm(forms.Form):
                 PRIORITY_MEANINGS.get(value, ""),
                 self.terms.for_priority(value) if self.terms else None,
             )
+
+    def clean_priority(self) -> str:
+        priority = self.cleaned_data["priority"]
+        refusal = self.terms.refusal(priority) if self.terms is not None else None
+        if refusal:
+            raise forms.ValidationError(refusal, code="not_covered")
+        return priority
 
     def clean_subject(self) -> str:
         subject = " ".join(self.cleaned_data["subject"].split())

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from contracts.models import BusinessCalendar, Clock, Contract, Priority, SLATier
+from contracts.models import BusinessCalendar, Contract, SLATier
+from contracts.sla_names import CLOCKS, Clock, Priority
 from portal.models import Member, Organisation, Region, Team
 
-CLOCKS = tuple(Clock.values)
 OPEN_STATUSES = ("new", "open", "pending")
 
 
@@ -363,7 +363,12 @@ class PhoneCall(models.Model):
     started_at = models.DateTimeField()
     duration = models.DurationField()
     summary = models.TextField()
-    created_at = models.DateTimeField()
+    late_reason = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why the call was logged more than a day after it started.",
+    )
+    created_at = models.DateTimeField(help_text="When the call was logged.")
 
     class Meta:
         ordering = ["-started_at"]
@@ -389,6 +394,7 @@ class TicketEvent(models.Model):
 
     class Kind(models.TextChoices):
         CREATED = "created", "Created"
+        DETAILS = "details", "Details changed"
         MESSAGE = "message", "Customer message"
         RESPONDED = "responded", "Agent responded"
         NOTE = "note", "Internal note"

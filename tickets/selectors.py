@@ -1,20 +1,24 @@
-"""Reads owned by the tickets app, always scoped to who is asking."""
+"""Reads owned by the tickets app, always scoped to who is asking. Selectors only read."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, DateTimeField, F, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Least
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
-from contracts.models import Clock, Priority, SLATier
-from contracts.selectors import contract_active
-from contracts.services import tier_terms
-from portal.models import Member
-from tickets.models import CLOCKS, Attachment, Message, Ticket
-from tickets.services import reopen_deadline
-from tickets.sla import ClockView, clock_views, format_duration
+from contracts.models import SLATier
+from contracts.selectors import contract_active, sla_terms_for
+from contracts.sla_names import CLOCKS, Clock, Priority
+from contracts.terms import SLATerms
+from portal.models import Member, Organisation
+from portal.selectors import member_of
+from tickets.clock_display import ClockView, clock_views, format_duration, most_urgent
+from tickets.models import Attachment, Message, Ticket
+from tickets.rules import CallDetails, reopen_deadline
 
 # Sorts after every real deadline: tickets with nothing counting down come last.
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -27,7 +31,7 @@ def tickets_visible_to(user: AbstractBaseUser) -> QuerySet[Ticket]:
         return Ticket.objects.none()
     if user.is_staff:
         return Ticket.objects.all()
-    member = getattr(user, "member", None)
+    member = member_of(user)
     if member is None:
         return Ticket.objects.none()
     scope = Q(organisation_id=member.organisation_id)
@@ -53,14 +57,75 @@ def ticket_for_user(user: AbstractBaseUser, reference: str) -> Ticket:
 def member_for_user(user: AbstractBaseUser) -> Member:
     """The customer membership of `user`, with its organisation; 404 for anyone else (agents
     work in the support desk, not through the customer's forms)."""
-    if not user.is_authenticated or user.is_staff:
-        raise Http404("Only customers use this page.")
-    member = (
-        Member.objects.select_related("organisation__home_region").filter(user_id=user.pk).first()
-    )
+    member = member_of(user) if user.is_authenticated and not user.is_staff else None
     if member is None:
         raise Http404("Only customers use this page.")
     return member
+
+
+def call_terms(
+    *, organisation: Organisation, call: CallDetails, now: datetime
+) -> tuple[SLATerms | None, datetime | None]:
+    """The SLA terms a ticket logged from `call` gets (those in force when the call started),
+    and, when there were none then, the first instant the contract in force now covers (a call
+    before it cannot be logged: `call_refusals`)."""
+    terms = sla_terms_for(organisation=organisation, at=call.started_at)
+    if terms is not None:
+        return terms, None
+    contract = contract_active(organisation=organisation, at=now)
+    if contract is None:
+        return None, None
+    zone = ZoneInfo(organisation.home_region.time_zone)
+    return None, datetime.combine(contract.starts_on, time(0), zone)
+
+
+# --- What a customer may see of a ticket -------------------------------------------------------
+
+
+def messages_visible_to(user: AbstractBaseUser) -> QuerySet[Message]:
+    """Messages `user` may read (of tickets they may see): customers never read internal
+    notes. Oldest first."""
+    messages = Message.objects.order_by("created_at", "id")
+    if not user.is_staff:
+        messages = messages.filter(visibility=Message.Visibility.PUBLIC)
+    return messages
+
+
+def attachments_visible_to(user: AbstractBaseUser) -> QuerySet[Attachment]:
+    """Attachments `user` may download (of tickets they may see): customers never get those
+    of internal notes. In upload order."""
+    attachments = Attachment.objects.order_by("created_at", "id")
+    if not user.is_staff:
+        attachments = attachments.filter(message__visibility=Message.Visibility.PUBLIC)
+    return attachments
+
+
+def ticket_conversation(ticket: Ticket, user: AbstractBaseUser) -> QuerySet[Message]:
+    """The messages of `ticket` that `user` may read, oldest first, with their authors and
+    attachments (two queries whatever their number)."""
+    attachments = Attachment.objects.order_by("created_at", "id")
+    return (
+        messages_visible_to(user)
+        .filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=attachments))
+    )
+
+
+def attachment_for_user(user: AbstractBaseUser, reference: str, attachment_id: int) -> Attachment:
+    """The attachment, if `user` may see the ticket and the message it came with; 404 otherwise
+    (another organisation's, a colleague's unshared ticket, an internal note's, none at all)."""
+    attachment = (
+        attachments_visible_to(user)
+        .filter(
+            pk=attachment_id,
+            ticket__in=tickets_visible_to(user).filter(reference=reference.upper()),
+        )
+        .first()
+    )
+    if attachment is None:
+        raise Http404("No such attachment.")
+    return attachment
 
 
 def tickets_for_list(
@@ -107,22 +172,18 @@ def tickets_for_list(
 # --- Dashboard ---------------------------------------------------------------------------------
 
 
-def next_due_at(*, overdue: bool) -> Least:
-    """The earliest due instant among a ticket's clocks that are still owed and not paused, or
-    far in the future when there is none. `overdue=False` leaves breached clocks out (the agents'
-    countdown to the next deadline they can still meet); `overdue=True` keeps them (what a
-    customer is waiting for next)."""
+def next_due_at() -> Least:
+    """The due instant of a ticket's most urgent promise, or far in the future when nothing is
+    owed: a breached clock still owed counts with its (past) due instant, so it sorts before
+    every healthy ticket; a paused clock waits. The same rule as
+    `tickets.clock_display.most_urgent`, in SQL, for the desk, the dashboard and the API."""
 
     def due(clock: str) -> Case:
-        owed = {
-            f"{clock}_due_at__isnull": False,
-            f"{clock}_met_at__isnull": True,
-            f"{clock}_paused_at__isnull": True,
-        }
-        if not overdue:
-            owed[f"{clock}_breached_at__isnull"] = True
+        owed = Q(**{f"{clock}_due_at__isnull": False, f"{clock}_met_at__isnull": True}) & (
+            Q(**{f"{clock}_breached_at__isnull": False}) | Q(**{f"{clock}_paused_at__isnull": True})
+        )
         return Case(
-            When(Q(**owed), then=F(f"{clock}_due_at")),
+            When(owed, then=F(f"{clock}_due_at")),
             default=Value(FAR_FUTURE),
             output_field=DateTimeField(),
         )
@@ -150,7 +211,7 @@ class Deadline:
 
 
 def ticket_clocks(ticket: Ticket, *, now: datetime, time_zone: str) -> list[Deadline]:
-    """Every started clock of the ticket (`tickets.sla.clock_views`) with its countdown."""
+    """Every started clock of the ticket (`clock_views`) with its countdown."""
     return [
         Deadline(clock=view, wall_time_left=view.due_at - now if view.due_at else None)
         for view in clock_views(ticket, now=now, time_zone=time_zone)
@@ -171,23 +232,18 @@ class DashboardTickets:
 
 
 def next_deadline(ticket: Ticket, *, now: datetime, time_zone: str) -> DashboardRow:
-    """The clock the customer is waiting on first: owed, not paused, earliest due."""
+    """The promise the customer is waiting on first (`most_urgent`): a broken one, else the
+    running one due first."""
+    urgent = most_urgent(ticket, now=now)
     views = clock_views(ticket, now=now, time_zone=time_zone)
-    owed = [
-        view
-        for view in views
-        if view.due_at is not None
-        and view.met_at_local is None
-        and view.state in ("running", "breached")
-    ]
-    if not owed:
+    if urgent is None:
         return DashboardRow(
             ticket=ticket, deadline=None, paused=any(v.state == "paused" for v in views)
         )
-    first = min(owed, key=lambda view: view.due_at)
+    view = next(view for view in views if view.name == urgent.name)
     return DashboardRow(
         ticket=ticket,
-        deadline=Deadline(clock=first, wall_time_left=first.due_at - now),
+        deadline=Deadline(clock=view, wall_time_left=urgent.due_at - now),
         paused=False,
     )
 
@@ -203,7 +259,7 @@ def dashboard_tickets(
         tickets_visible_to(user)
         .open()
         .select_related("requester__user")
-        .annotate(next_due_at=next_due_at(overdue=True))
+        .annotate(next_due_at=next_due_at())
         .order_by("next_due_at", "-updated_at", "-pk")[: limit + 1]
     )
     rows = [next_deadline(t, now=now, time_zone=time_zone) for t in tickets[:limit]]
@@ -214,20 +270,24 @@ def dashboard_tickets(
 
 # What each priority means for a customer choosing one.
 PRIORITY_MEANINGS = {
-    Priority.P1: "Your service is down or unusable for most of your users, with no workaround.",
-    Priority.P2: "A major feature is degraded or failing for many users; the service still runs.",
-    Priority.P3: "Something minor is broken or a few users are affected; work can go on.",
-    Priority.P4: "A question, a how-to or a feature request; nothing is broken.",
+    Priority.P1: _("Your service is down or unusable for most of your users, with no workaround."),
+    Priority.P2: _(
+        "A major feature is degraded or failing for many users; the service still runs."
+    ),
+    Priority.P3: _("Something minor is broken or a few users are affected; work can go on."),
+    Priority.P4: _("A question, a how-to or a feature request; nothing is broken."),
 }
 
 
 def _minutes_text(minutes: int | None) -> str:
     if minutes is None:
-        return "not promised"
+        return str(_("not promised"))
     if minutes < 60:
-        return f"{minutes} min"
+        return str(_("%(minutes)d min") % {"minutes": minutes})
     hours, rest = divmod(minutes, 60)
-    return f"{hours} h" if not rest else f"{hours} h {rest:02d} min"
+    if not rest:
+        return str(_("%(hours)d h") % {"hours": hours})
+    return str(_("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": rest})
 
 
 @dataclass(frozen=True)
@@ -244,13 +304,18 @@ class PriorityTerms:
 
     @property
     def summary(self) -> str:
-        return f"first response within {self.first_response}, resolution within {self.resolution}"
+        return str(
+            _("first response within %(first)s, resolution within %(resolution)s")
+            % {"first": self.first_response, "resolution": self.resolution}
+        )
 
 
 @dataclass(frozen=True)
 class ContractTerms:
-    """An organisation's active contract at a glance."""
+    """An organisation's active contract at a glance, over the terms tickets get
+    (`SLATerms`), whose rules it applies."""
 
+    sla: SLATerms
     reference: str
     tier_name: str
     coverage: str
@@ -260,28 +325,29 @@ class ContractTerms:
     priorities: list[PriorityTerms]
 
     def allows(self, priority: str) -> bool:
-        return any(p.priority == priority for p in self.priorities)
+        return self.sla.allows(priority)
+
+    def refusal(self, priority: str) -> str | None:
+        return self.sla.refusal(priority)
 
     def for_priority(self, priority: str) -> PriorityTerms | None:
         return next((p for p in self.priorities if p.priority == priority), None)
 
 
-def contract_terms_for_member(*, member: Member, now: datetime) -> ContractTerms | None:
-    """The contract in force for the member's organisation today and what it promises per
-    priority (the signed terms, as tickets created now get them); None without a contract."""
-    contract = contract_active(organisation=member.organisation, at=now)
-    if contract is None:
+def contract_terms(terms: SLATerms | None, *, region_name: str) -> ContractTerms | None:
+    """What the contract in force promises per priority (its signed terms, as tickets created
+    now get them), to show a customer; None without a contract."""
+    if terms is None:
         return None
-    terms = contract.terms or tier_terms(tier=contract.tier)
-    coverage = terms.get("coverage", contract.tier.coverage)
+    signed = terms.contract.terms
     priorities = []
-    for priority in sorted(terms["targets"]):
-        minutes = terms["targets"][priority]
+    for priority in terms.priorities:
+        minutes = terms.targets[priority]
         priorities.append(
             PriorityTerms(
                 priority=priority,
-                label=Priority(priority).label,
-                meaning=PRIORITY_MEANINGS.get(priority, ""),
+                label=str(Priority(priority).label),
+                meaning=str(PRIORITY_MEANINGS.get(priority, "")),
                 first_response=_minutes_text(minutes.get(Clock.FIRST_RESPONSE)),
                 next_response=_minutes_text(minutes.get(Clock.NEXT_RESPONSE)),
                 workaround=_minutes_text(minutes.get(Clock.WORKAROUND)),
@@ -289,31 +355,18 @@ def contract_terms_for_member(*, member: Member, now: datetime) -> ContractTerms
             )
         )
     return ContractTerms(
-        reference=contract.reference,
-        tier_name=terms.get("tier", {}).get("name") or contract.tier.name,
-        coverage=SLATier.Coverage(coverage).label,
-        region_name=member.organisation.home_region.name,
-        starts_on=contract.starts_on,
-        ends_on=contract.ends_on,
+        sla=terms,
+        reference=terms.contract.reference,
+        tier_name=terms.tier_name,
+        coverage=str(SLATier.Coverage(signed["coverage"]).label),
+        region_name=region_name,
+        starts_on=terms.contract.starts_on,
+        ends_on=terms.contract.ends_on,
         priorities=priorities,
     )
 
 
 # --- Ticket page ---------------------------------------------------------------------------------
-
-
-def ticket_conversation(ticket: Ticket, user: AbstractBaseUser) -> QuerySet[Message]:
-    """The messages of `ticket` that `user` may read, oldest first, with their attachments.
-
-    Customers see the public conversation only; internal notes are for agents.
-    """
-    messages = ticket.messages.select_related("author").order_by("created_at", "id")
-    if not user.is_staff:
-        messages = messages.filter(visibility=Message.Visibility.PUBLIC)
-    attachments = Attachment.objects.only(
-        "id", "message_id", "ticket_id", "filename", "size", "content_type"
-    ).order_by("created_at", "id")
-    return messages.prefetch_related(Prefetch("attachments", queryset=attachments))
 
 
 @dataclass(frozen=True)
@@ -349,18 +402,3 @@ def customer_actions(ticket: Ticket, user: AbstractBaseUser, *, now: datetime) -
         reopen_until=reopen_until,
         replying_reopens=within_window,
     )
-
-
-def attachment_for_user(user: AbstractBaseUser, reference: str, attachment_id: int) -> Attachment:
-    """The attachment, if `user` may see the ticket and the message it came with; 404 otherwise
-    (another organisation's, a colleague's unshared ticket, an internal note's, none at all)."""
-    attachments = Attachment.objects.filter(
-        pk=attachment_id,
-        ticket__in=tickets_visible_to(user).filter(reference=reference.upper()),
-    )
-    if not user.is_staff:
-        attachments = attachments.filter(message__visibility=Message.Visibility.PUBLIC)
-    attachment = attachments.first()
-    if attachment is None:
-        raise Http404("No such attachment.")
-    return attachment

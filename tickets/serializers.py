@@ -1,7 +1,7 @@
 """API representations of tickets, their conversation and attachments, and the input of each
 write. Validation only: the views call the services (`tickets.services`)."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,19 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contracts.models import Clock, Priority
-from contracts.selectors import sla_terms_for
 from contracts.serializers import TierRefSerializer
+from contracts.sla_names import Clock, Priority
+from contracts.terms import SLATerms
+from portal.api.base import StrictInputSerializer
 from portal.models import Member, Team
-from portal.serializers import (
-    OrganisationRefSerializer,
-    PersonSerializer,
-    StrictInputSerializer,
-    person_name,
-)
+from portal.serializers import OrganisationRefSerializer, PersonSerializer, person_name
+from tickets.clock_display import clock_views, most_urgent
 from tickets.models import Attachment, Message, Ticket
-from tickets.services import TicketError, attachments_check, reopen_deadline
-from tickets.sla import clock_views
+from tickets.rules import TicketError, attachments_check, reopen_deadline
 
 # Longest description or message body taken, in characters (a pasted log is welcome; a
 # megabyte of it belongs in an attachment).
@@ -106,8 +102,18 @@ class MessageSerializer(serializers.ModelSerializer):
         return message.visibility == Message.Visibility.INTERNAL
 
 
+class NextDeadlineSerializer(serializers.Serializer):
+    clock = serializers.ChoiceField(choices=Clock.choices)
+    label = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    breached = serializers.BooleanField(
+        help_text="Already broken (recorded, or its due instant has passed): the most urgent "
+        "thing on a ticket."
+    )
+
+
 class TicketSummarySerializer(serializers.ModelSerializer):
-    """A ticket in a list."""
+    """A ticket in a list. Needs `now` in the context."""
 
     url = serializers.HyperlinkedIdentityField(
         view_name="api-ticket-detail", lookup_field="reference"
@@ -116,6 +122,10 @@ class TicketSummarySerializer(serializers.ModelSerializer):
     requester = RequesterSerializer(read_only=True, allow_null=True)
     team = TeamRefSerializer(read_only=True, allow_null=True)
     assignee = PersonSerializer(read_only=True, allow_null=True)
+    next_deadline = serializers.SerializerMethodField(
+        help_text="The most urgent promise still owed: a breached clock first, else the running "
+        "clock due first; null when nothing is counting down."
+    )
 
     class Meta:
         model = Ticket
@@ -135,7 +145,22 @@ class TicketSummarySerializer(serializers.ModelSerializer):
             "updated_at",
             "resolved_at",
             "closed_at",
+            "next_deadline",
         ]
+
+    @extend_schema_field(NextDeadlineSerializer(allow_null=True))
+    def get_next_deadline(self, ticket: Ticket) -> dict[str, Any] | None:
+        urgent = most_urgent(ticket, now=self.context["now"])
+        if urgent is None:
+            return None
+        return NextDeadlineSerializer(
+            {
+                "clock": urgent.name,
+                "label": urgent.label,
+                "due_at": urgent.due_at,
+                "breached": urgent.breached,
+            }
+        ).data
 
 
 class ClockSerializer(serializers.Serializer):
@@ -259,7 +284,7 @@ def _refused_attachments(files: list) -> list:
 class TicketCreateSerializer(StrictInputSerializer):
     """A new ticket, filed by a customer for their organisation.
 
-    Context: `member` (who files it) and `now`.
+    Context: `terms`, the SLA terms in force for the organisation (None without a contract).
     """
 
     subject = serializers.CharField(max_length=200)
@@ -275,15 +300,10 @@ class TicketCreateSerializer(StrictInputSerializer):
     attachments = _attachments_field()
 
     def validate_priority(self, priority: str) -> str:
-        member: Member = self.context["member"]
-        now: datetime = self.context["now"]
-        terms = sla_terms_for(organisation=member.organisation, at=now)
-        if terms is not None and not terms.allows(priority):
-            allowed = ", ".join(p.upper() for p in sorted(terms.targets))
-            raise serializers.ValidationError(
-                f"Your {terms.tier.name} contract does not cover {priority.upper()}; "
-                f"choose one of {allowed}."
-            )
+        terms: SLATerms | None = self.context["terms"]
+        refusal = terms.refusal(priority) if terms is not None else None
+        if refusal:
+            raise serializers.ValidationError(refusal)
         return priority
 
     def validate_attachments(self, files: list) -> list:
@@ -322,7 +342,11 @@ class StatusChangeSerializer(StrictInputSerializer):
 
 
 class TicketUpdateSerializer(StrictInputSerializer):
-    """What an agent may change on a ticket; send only what changes."""
+    """What an agent may change on a ticket; send only what changes. All of it is applied in
+    one transaction, or nothing is."""
+
+    subject = serializers.CharField(max_length=200, required=False)
+    product_area = serializers.ChoiceField(choices=Ticket.ProductArea.choices, required=False)
 
     priority = serializers.ChoiceField(
         choices=Priority.choices,
@@ -342,7 +366,9 @@ class TicketUpdateSerializer(StrictInputSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
-            raise serializers.ValidationError("Send at least one of priority, team or assignee.")
+            raise serializers.ValidationError(
+                "Send at least one of subject, product_area, priority, team or assignee."
+            )
         return attrs
 
 
@@ -375,3 +401,4 @@ class TicketFilterSerializer(serializers.Serializer):
     status = CommaSeparatedChoicesField(choices=Ticket.Status.values, required=False)
     priority = CommaSeparatedChoicesField(choices=Priority.values, required=False)
     updated_since = serializers.DateTimeField(required=False, default_timezone=UTC)
+    ordering = serializers.ChoiceField(choices=["updated", "next_deadline"], required=False)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from portal.taskguard import GuardedTask
 from tickets.services.notifications import notification_send
-from tickets.services.sweep import sweep
+from tickets.services.sweep import deadlines_sweep
 
 
 @shared_task(base=GuardedTask, bind=True)
@@ -18,7 +18,7 @@ def sweep_deadlines(self: Task, at: str | None = None) -> dict[str, int]:
     `SWEEP_CONCURRENCY - 1` helpers (this task with `at`, the sweep's instant) on its own queue;
     overlapping sweeps split the work, so a backlog is cleared by several workers at once."""
     if at is not None:
-        return sweep(datetime.fromisoformat(at)).as_dict()
+        return deadlines_sweep(now=datetime.fromisoformat(at)).as_dict()
     now = timezone.now()
     queue = (self.request.delivery_info or {}).get("routing_key")
 
@@ -26,7 +26,7 @@ def sweep_deadlines(self: Task, at: str | None = None) -> dict[str, int]:
         for _ in range(settings.SWEEP_CONCURRENCY - 1):
             sweep_deadlines.apply_async(args=[now.isoformat()], queue=queue)
 
-    return sweep(now, on_backlog=call_helpers).as_dict()
+    return deadlines_sweep(now=now, on_backlog=call_helpers).as_dict()
 
 
 @shared_task(

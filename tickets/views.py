@@ -18,7 +18,10 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from contracts.selectors import sla_terms_for
 from portal import views as portal_views
+from portal.errors import Refusal
+from portal.forms import add_refusal
 from tickets.forms import (
     ReplyForm,
     StatusForm,
@@ -29,7 +32,7 @@ from tickets.forms import (
 from tickets.models import Ticket
 from tickets.selectors import (
     attachment_for_user,
-    contract_terms_for_member,
+    contract_terms,
     customer_actions,
     dashboard_tickets,
     member_for_user,
@@ -38,7 +41,7 @@ from tickets.selectors import (
     ticket_for_user,
     tickets_for_list,
 )
-from tickets.services import TicketError, ticket_change_status, ticket_create, ticket_reply
+from tickets.services import ticket_change_status, ticket_create, ticket_reply
 
 PAGE_SIZE = 25
 DASHBOARD_SIZE = 50
@@ -74,7 +77,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "member": member,
             "tickets": tickets,
-            "terms": contract_terms_for_member(member=member, now=now),
+            "terms": contract_terms(
+                sla_terms_for(organisation=member.organisation, at=now),
+                region_name=member.organisation.home_region.name,
+            ),
         },
     )
 
@@ -93,7 +99,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 def ticket_new(request: HttpRequest) -> HttpResponse:
     member = member_for_user(request.user)
     now = timezone.now()
-    terms = contract_terms_for_member(member=member, now=now)
+    organisation = member.organisation
+    sla = sla_terms_for(organisation=organisation, at=now)
+    terms = contract_terms(sla, region_name=organisation.home_region.name)
     if request.method == "POST":
         form = TicketCreateForm(request.POST, request.FILES, terms=terms)
         if form.is_valid():
@@ -110,9 +118,10 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     attachments=attachments_of(form),
                     actor=request.user,
                     now=now,
+                    terms=sla,
                 )
-            except TicketError as exc:
-                form.add_error(None, str(exc))
+            except Refusal as refusal:
+                add_refusal(form, refusal, {"body": "description"})
             else:
                 if ticket.first_response_due_at is not None:
                     promise = f"We will respond by {_local(ticket.first_response_due_at)}."
@@ -180,8 +189,8 @@ def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
                 channel=Ticket.Channel.WEB,
                 now=now,
             )
-        except TicketError as exc:
-            form.add_error(None, str(exc))
+        except Refusal as refusal:
+            add_refusal(form, refusal)
         else:
             reopened = " and the ticket is open again" if was_resolved else ""
             messages.success(request, f"Your reply was added to {ticket.reference}{reopened}.")
@@ -205,8 +214,8 @@ def ticket_status(request: HttpRequest, reference: str) -> HttpResponse:
             ticket_change_status(
                 ticket=ticket, status=status, actor=request.user, now=timezone.now()
             )
-        except TicketError as exc:
-            messages.error(request, str(exc))
+        except Refusal as refusal:
+            messages.error(request, str(refusal))
         else:
             done = "marked as resolved" if status == Ticket.Status.RESOLVED else "reopened"
             messages.success(request, f"{ticket.reference} {done}.")

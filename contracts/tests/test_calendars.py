@@ -3,10 +3,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from contracts.calendars import calendar_version_snapshot, schedule_for_version
+from contracts.calendars import schedule_for_version, schedule_of
 from contracts.models import BusinessCalendar, CalendarHoliday, CalendarVersion
 from contracts.selectors import coverage_calendar
-from contracts.services import calendar_changed
+from contracts.services import calendar_version_bump, calendar_version_snapshot
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def berlin(region_ber) -> BusinessCalendar:
 
 
 def test_schedule_closes_on_public_holidays_of_its_country_and_subdivision(berlin):
-    schedule = berlin.schedule()
+    schedule = schedule_of(berlin)
     # 2026-03-08, International Women's Day, is a holiday in Berlin only; in 2027 it is a
     # Monday. Christmas Day 2026 is a Friday.
     assert not schedule.is_open(datetime(2027, 3, 8, 10, 0, tzinfo=UTC))
@@ -28,26 +28,33 @@ def test_custom_dates_close_or_keep_open(berlin):
     CalendarHoliday.objects.create(
         calendar=berlin, date=date(2026, 12, 25), name="On duty", closed=False
     )
-    calendar_changed(calendar=berlin)
-    schedule = berlin.schedule()
+    calendar_version_bump(calendar=berlin)
+    schedule = schedule_of(berlin)
     assert not schedule.is_open(datetime(2026, 12, 23, 10, 0, tzinfo=UTC))
     assert schedule.is_open(datetime(2026, 12, 25, 10, 0, tzinfo=UTC))
 
 
 def test_schedules_are_cached_per_version_and_old_versions_stay_frozen(berlin):
-    first = berlin.schedule()
-    assert berlin.schedule() is first
+    berlin_weekly_v1 = berlin.weekly
+    first = schedule_of(berlin)
+    assert schedule_of(berlin) is first
     calendar_version_snapshot(calendar=berlin)
     berlin.weekly = {"mon": [["10:00", "11:00"]]}
     berlin.save(update_fields=["weekly"])
-    calendar_changed(calendar=berlin)
-    second = berlin.schedule()
+    calendar_version_bump(calendar=berlin)
+    second = schedule_of(berlin)
     assert berlin.version == 2
     assert second is not first
     monday_9_30 = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
     assert not second.is_open(monday_9_30)
     assert schedule_for_version(calendar_id=berlin.pk, version=1).is_open(monday_9_30)
-    assert CalendarVersion.objects.filter(calendar=berlin).count() == 2
+    # Reading a schedule writes nothing; the first ticket under version 2 freezes it.
+    assert CalendarVersion.objects.filter(calendar=berlin).count() == 1
+    calendar_version_snapshot(calendar=berlin)
+    calendar_version_snapshot(calendar=berlin)
+    assert list(
+        CalendarVersion.objects.filter(calendar=berlin).values_list("version", "weekly")
+    ) == [(2, {"mon": [["10:00", "11:00"]]}), (1, berlin_weekly_v1)]
 
 
 def test_calendar_rejects_malformed_hours_with_the_reason(berlin):
@@ -72,4 +79,4 @@ def test_coverage_picks_the_region_calendar_or_24x7(region_ber, tier_standard, t
     always = coverage_calendar(tier=tier_enterprise, region=region_ber)
     assert always.code == "24x7"
     start = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)  # a Sunday night
-    assert always.schedule().add(start, timedelta(hours=5)) == start + timedelta(hours=5)
+    assert schedule_of(always).add(start, timedelta(hours=5)) == start + timedelta(hours=5)

@@ -17,7 +17,7 @@ from contracts.models import (
 )
 from portal.models import DeadLetter, Heartbeat, TaskAttempt
 from tickets.models import Attachment
-from tickets.services import call_log, sweep, ticket_create, ticket_reply
+from tickets.services import call_log, deadlines_sweep, ticket_create, ticket_reply
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 MODELS = sorted(admin.site._registry, key=lambda model: model._meta.label)
@@ -78,7 +78,7 @@ def world(cast, settings, tmp_path):
         priority="p1",
         now=NOW,
     )
-    sweep(NOW + timedelta(hours=3))
+    deadlines_sweep(now=NOW + timedelta(hours=3))
     EscalationPolicy.objects.create(
         tier=tier, priority="p1", trigger="breach", notify_team_lead=True, repeat_minutes=10
     )
@@ -169,7 +169,7 @@ def test_admin_requires_staff(world, client):
 
 
 def test_busy_lists_never_count_past_the_cap(world, monkeypatch):
-    from tickets.admin import CappedCountPaginator
+    from portal.admin.base import CappedCountPaginator
     from tickets.models import Ticket
 
     monkeypatch.setattr(CappedCountPaginator, "CAP", 2)

@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from rest_framework.test import APIClient
 
 from contracts.services import ContractError
-from portal.api_errors import exception_handler, refusal_as_field_error
+from portal.api.errors import exception_handler, refusal_as_field_error
 from tickets.models import Ticket
 from tickets.services import TicketError
 

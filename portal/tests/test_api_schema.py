@@ -115,6 +115,7 @@ def test_the_list_documents_its_filters_and_cursor_pagination(schema):
         "status",
         "priority",
         "updated_since",
+        "ordering",
         "cursor",
         "page_size",
     }

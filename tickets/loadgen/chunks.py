@@ -20,14 +20,14 @@ from itertools import accumulate
 
 from django.db import connection, transaction
 
+from tickets.clock_store import CLOCK_FIELDS, clocks_store
 from tickets.clocks import CLOCKS
-from tickets.demo import CHANNEL_WEIGHTS, CHANNELS
+from tickets.demo.world import CHANNEL_WEIGHTS, CHANNELS
 from tickets.loadgen.organisations import STREAMING, LoadgenError, LoadOrg
 from tickets.loadgen.stories import INBOUND, TICKET, Slot, StoryKey, Told, tell
 from tickets.loadgen.writing import NULL, Ids, Table, copy_text, escape, write
 from tickets.models import Message, PhoneCall, SLAAlert, Ticket, TicketEvent
 from tickets.services import references_reserve
-from tickets.sla import CLOCK_FIELDS, clocks_store
 
 CHUNK_SIZE = 20_000  # tickets per transaction: memory stays flat, progress moves
 CHANNEL_CUM_WEIGHTS = tuple(accumulate(CHANNEL_WEIGHTS))
@@ -233,7 +233,7 @@ def compile_story(told: Told, tables: dict[str, Table]) -> Template:
     return Template(
         tail="\t".join(copy_text(value) for value in tail) + tables["ticket"].suffix + "\n",
         created=copy_text(told.created_at),
-        call_started=copy_text(told.created_at - timedelta(minutes=4)),
+        call_started=copy_text(told.created_at),
         assigned=told.assigned,
         messages=_rows(messages, tables["message"].suffix),
         events=_rows(events, tables["event"].suffix),

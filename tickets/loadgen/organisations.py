@@ -23,7 +23,7 @@ from contracts.models import Contract, SLATier
 from contracts.selectors import sla_terms_for
 from contracts.services import terms_hash, tier_terms
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
-from tickets.demo import ALERT_SUBJECTS, CUSTOMER_NAMES, REGIONS, SUBJECTS
+from tickets.demo.world import ALERT_SUBJECTS, CUSTOMER_NAMES, REGIONS, SUBJECTS
 from tickets.models import Ticket
 
 User = get_user_model()

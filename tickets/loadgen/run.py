@@ -11,12 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.utils import timezone
 
-from portal.services import staff_permissions_sync
+from contracts.models import SLATier
+from portal.models import Region
 from tickets.clocks import CLOCKS
-from tickets.demo import SeedReport, seed_reference_data
+from tickets.demo.world import REGIONS
 from tickets.loadgen.chunks import CHUNK_SIZE, ChunkResult, Generator, ticket_kinds
 from tickets.loadgen.organisations import LoadgenError, organisations_ensure, organisations_load
 from tickets.models import Ticket
@@ -168,11 +169,12 @@ def loadgen(
     now = now or timezone.now()
     started = time.perf_counter()
     password_hash = make_password(password)  # once: hashing is slow by design
-    with transaction.atomic(durable=True):
-        seed_reference_data(
-            password=password_hash, today=now.date(), report=SeedReport(created={}, logins=[])
+    missing = {spec.code for spec in REGIONS} - set(Region.objects.values_list("code", flat=True))
+    if missing or not SLATier.objects.exists():
+        raise LoadgenError(
+            "The demo world's regions, tiers and agents are missing: run `manage.py seed_demo "
+            "--no-tickets` first (the loadgen command does)."
         )
-    staff_permissions_sync()
     created = organisations_ensure(count=orgs, now=now, password_hash=password_hash)
     report = LoadReport(organisations=orgs, organisations_created=created)
     tickets_started = time.perf_counter()

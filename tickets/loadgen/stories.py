@@ -1,7 +1,7 @@
 """Ticket stories told on the real clock engine, once per story key, shared by many tickets.
 
 A story is what happened to a ticket (created, assigned, answered, resolved, ...) with the
-messages, events and alerts the services write for each step (`tickets.services.lifecycle`):
+messages, events and alerts the services write for each step (`tickets.services`):
 `Clocks.start` at creation, then the transitions the services apply (`agent_response`,
 `change_status`, `workaround`, `customer_message`, the sweep's `sweep`), each recorded as
 `_record` does. Its layout in time depends only on its `StoryKey`: the snapshot, the priority,
@@ -135,11 +135,15 @@ class _Teller:
             "contract": CONTRACT,
             "tier": snapshot.tier_code,
         }
+        # A call is logged as it ends here: it started, and was logged, at `created_at`.
+        instants = {"called_at": created_at.isoformat(), "logged_at": created_at.isoformat()}
+        if key.phone:
+            data |= instants
         self.record(Kind.CREATED, created_at, AGENT if key.phone else None, data, changes)
         if key.phone:
-            # A ticket logged from a call has had its first response: `_log_call`.
+            # A ticket logged from a call has had its first response (`ticket_create`).
             changes = state.agent_response(created_at)
-            data = {"call": CALL, "direction": INBOUND}
+            data = {"call": CALL, "direction": INBOUND, **instants, "late_reason": ""}
             self.record(Kind.CALL, created_at, AGENT, data, changes)
             self.change_status(created_at, "open", AGENT)
 

@@ -1,30 +1,38 @@
 """Every write about tickets, whatever the channel or the process that asks.
 
-- `lifecycle`: creating tickets, messages, calls, status and priority changes, assignment.
+- `creation`: opening a ticket (its reference, SLA snapshot, clocks, first message, call).
+- `lifecycle`: replies, notes and calls, status, priority, workaround, assignment, details,
+  and the support desk's edit of several at once.
+- `history`: the locked ticket, its clocks and its events, shared by the two above.
 - `alerts`: recording warnings and breaches exactly once, and escalating them.
 - `sweep`: the deadline sweep that beat runs every minute.
 - `notifications`: sending notification emails, acknowledging escalations.
+- `outbox`: handing notification emails to sender tasks after commit.
 """
 
-from tickets.services.alerts import AlertCounts, alerts_raise
-from tickets.services.lifecycle import (
+from tickets.rules import (
     CUSTOMER_STATUSES,
-    REFERENCE_PREFIX,
     STATUS_TRANSITIONS,
     CallDetails,
     TicketError,
-    attachments_check,
-    call_log,
+)
+from tickets.services.alerts import AlertCounts, alerts_raise
+from tickets.services.creation import (
+    LOAD,
+    REFERENCE_PREFIX,
     references_reserve,
-    reopen_deadline,
-    sanitise_html,
+    ticket_create,
+)
+from tickets.services.lifecycle import (
+    UNCHANGED,
+    call_log,
     ticket_assign,
     ticket_change_priority,
     ticket_change_status,
     ticket_clocks_fix,
-    ticket_create,
     ticket_mark_workaround,
     ticket_reply,
+    ticket_update,
 )
 from tickets.services.notifications import (
     NotificationError,
@@ -32,27 +40,26 @@ from tickets.services.notifications import (
     notification_send,
     notifications_mark_read,
 )
-from tickets.services.sweep import SweepResult, sweep
+from tickets.services.sweep import SweepResult, deadlines_sweep
 
 __all__ = [
+    "CUSTOMER_STATUSES",
+    "LOAD",
+    "REFERENCE_PREFIX",
+    "STATUS_TRANSITIONS",
+    "UNCHANGED",
     "AlertCounts",
+    "CallDetails",
     "NotificationError",
     "SweepResult",
+    "TicketError",
     "alerts_raise",
+    "call_log",
+    "deadlines_sweep",
     "escalation_acknowledge",
     "notification_send",
     "notifications_mark_read",
-    "sweep",
-    "CUSTOMER_STATUSES",
-    "REFERENCE_PREFIX",
-    "STATUS_TRANSITIONS",
-    "CallDetails",
-    "TicketError",
-    "attachments_check",
-    "call_log",
     "references_reserve",
-    "reopen_deadline",
-    "sanitise_html",
     "ticket_assign",
     "ticket_change_priority",
     "ticket_change_status",
@@ -60,4 +67,5 @@ __all__ = [
     "ticket_create",
     "ticket_mark_workaround",
     "ticket_reply",
+    "ticket_update",
 ]

@@ -4,16 +4,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-
-from contracts.escalation import Policy, policies_by_key, policy_for
+from contracts.escalation_policy import Policy, policies_by_key, policy_for
 from portal.bulk import rows_insert
 from tickets.clocks import Change
-from tickets.escalation import Roster
 from tickets.models import Escalation, Notification, SLAAlert, Ticket, TicketEvent
+from tickets.roster import Roster
+from tickets.services.outbox import notifications_dispatch
 
 ALERTING = {"warned": SLAAlert.Kind.WARNING, "breached": SLAAlert.Kind.BREACH}
-DISPATCH_CHUNK = 100
 EVENT_COLUMNS = ("ticket_id", "kind", "clock", "at", "data")
 
 
@@ -161,15 +159,3 @@ def alerts_raise(
     rows_insert(TicketEvent, EVENT_COLUMNS, events)
     notifications_dispatch(notification_ids)
     return counts
-
-
-def notifications_dispatch(ids: Sequence[int]) -> None:
-    """Hand notifications to sender tasks once the current transaction commits."""
-    if not ids:
-        return
-    # Imported here: the tasks module imports the services.
-    from tickets.tasks import send_notifications
-
-    for start in range(0, len(ids), DISPATCH_CHUNK):
-        chunk = list(ids[start : start + DISPATCH_CHUNK])
-        transaction.on_commit(lambda chunk=chunk: send_notifications.delay(chunk))

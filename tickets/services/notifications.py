@@ -11,11 +11,13 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from contracts.sla_names import Clock
+from portal.errors import Refusal
+from tickets.clock_display import format_duration
 from tickets.models import Escalation, Notification, SLAAlert, TicketEvent
-from tickets.sla import CLOCK_LABELS, format_duration
 
 
-class NotificationError(Exception):
+class NotificationError(Refusal):
     """A request about notifications the rules refuse."""
 
 
@@ -32,7 +34,7 @@ def notification_email(notification: Notification, *, now: datetime) -> EmailMul
     due_local = alert.due_at.astimezone(zone)
     left = alert.due_at - now
     breach = alert.kind == SLAAlert.Kind.BREACH
-    clock = CLOCK_LABELS[alert.clock]
+    clock = str(Clock(alert.clock).label)
     what = "breached" if breach else f"{alert.threshold}% of its time used"
     reminder = f" (reminder {notification.sequence})" if notification.sequence else ""
     context = {

@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from contracts.escalation import policies_by_key
+from contracts.escalation_policy import policies_by_key
 from portal.bulk import bulk_set, rows_insert
+from tickets.clock_store import clocks_load, clocks_store
 from tickets.clocks import CLOCKS, NEXT_RESPONSE
-from tickets.escalation import Roster
 from tickets.models import Escalation, Notification, Ticket, TicketEvent
-from tickets.services.alerts import EVENT_COLUMNS, alerts_raise, notifications_dispatch
-from tickets.sla import clocks_load, clocks_store
+from tickets.roster import Roster
+from tickets.services.alerts import EVENT_COLUMNS, alerts_raise
+from tickets.services.outbox import notifications_dispatch
 
 
 @dataclass
@@ -60,9 +60,9 @@ def _claim_due_tickets(now: datetime, limit: int) -> list[int]:
     return ids
 
 
-def sweep(
-    now: datetime | None = None,
+def deadlines_sweep(
     *,
+    now: datetime,
     batch_size: int | None = None,
     on_backlog: Callable[[], object] | None = None,
 ) -> SweepResult:
@@ -72,7 +72,6 @@ def sweep(
     `on_backlog` is called once, as soon as a claim comes back full (more than one batch is
     due): the Celery task uses it to ask other workers to sweep alongside this one.
     """
-    now = now or timezone.now()
     batch_size = batch_size or settings.SWEEP_BATCH_SIZE
     result = SweepResult()
     roster: Roster | None = None
@@ -208,4 +207,4 @@ def _resend_late_notifications(now: datetime, batch_size: int) -> int:
     return len(ids)
 
 
-__all__ = ["SweepResult", "sweep"]
+__all__ = ["SweepResult", "deadlines_sweep"]

@@ -382,9 +382,9 @@ def test_a_priority_the_contract_does_not_cover_is_refused_on_the_priority_field
     )
     error = error_of(response, 400, "invalid")
     assert error["fields"] == {
-        "priority": ["Your Standard contract does not cover P1; choose one of P2, P3, P4."]
+        "priority": ["The Standard contract does not cover P1; choose one of P2, P3, P4."]
     }
-    assert error["message"].startswith("priority: Your Standard contract")
+    assert error["message"].startswith("priority: The Standard contract")
     assert not Ticket.objects.exists()
 
 

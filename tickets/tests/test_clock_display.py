@@ -164,4 +164,4 @@ def test_support_desk_refuses_a_transition_the_rules_forbid(ticket, agent_sg_sta
     Ticket.objects.filter(pk=ticket.pk).update(status="open")
     response = client.post(url, form)
     assert response.status_code == 200
-    assert "cannot become new" in response.content.decode()
+    assert f"{ticket.reference} cannot go from open to new." in response.content.decode()

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import make_member, sign_contract
 from contracts.models import SLATarget
-from contracts.services import calendar_changed, contract_end
+from contracts.services import calendar_version_bump, contract_end
 from portal.models import Organisation
 from tickets.models import Ticket, TicketEvent
 from tickets.services import (
@@ -341,7 +341,10 @@ def test_phone_ticket_logged_by_an_agent_has_its_first_response(contract_a, requ
         ),
     )
     stored = fresh(ticket)
-    assert stored.first_response_met_at == created
+    # The call started five minutes before it was logged: that is when the caller spoke to
+    # an agent, and when every clock started.
+    assert stored.created_at == created - timedelta(minutes=5)
+    assert stored.first_response_met_at == created - timedelta(minutes=5)
     assert stored.status == "open"
     assert stored.calls.get().summary == "Caller reports an outage."
 
@@ -383,7 +386,7 @@ def test_a_calendar_change_moves_new_tickets_only(requester_c, agent_ber):
     old = create(requester_c, monday_18)
     calendar.weekly = {d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
     calendar.save(update_fields=["weekly"])
-    calendar_changed(calendar=calendar)
+    calendar_version_bump(calendar=calendar)
     # Hours 08-20: two hours on Monday evening, six on Tuesday from 08:00: Tuesday 14:00 CET.
     new = create(requester_c, monday_18)
     assert old.first_response_due_at == utc(2026, 3, 3, 16, 0)

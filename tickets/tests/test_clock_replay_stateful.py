@@ -16,6 +16,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tickets.clock_replay import replay_differences
+from tickets.clock_store import ticket_schedule
 from tickets.clocks import CLOCKS, NEXT_RESPONSE, STOPPED_STATUSES
 from tickets.models import SLAAlert, Ticket
 from tickets.services import (
@@ -27,8 +29,7 @@ from tickets.services import (
     ticket_mark_workaround,
     ticket_reply,
 )
-from tickets.services.sweep import sweep
-from tickets.sla import replay_differences, ticket_schedule
+from tickets.services.sweep import deadlines_sweep
 
 START = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)  # a Friday, shortly before Berlin's DST change
 
@@ -132,7 +133,7 @@ class TicketLives(RuleBasedStateMachine):
 
     @rule()
     def deadline_sweep_runs(self):
-        sweep(self.now)
+        deadlines_sweep(now=self.now)
         self._refresh()
 
     @invariant()

@@ -12,11 +12,13 @@ from django.db.models import Q
 from contracts.models import Contract
 from contracts.selectors import sla_terms_for
 from portal.models import Member, Organisation
+from tickets.clock_replay import replay_differences
 from tickets.clocks import CLOCKS
-from tickets.demo import ALERT_SUBJECTS, REGIONS, SUBJECTS
+from tickets.demo.world import ALERT_SUBJECTS, REGIONS, SUBJECTS
 from tickets.loadgen import DUE_WINDOW, LoadgenError, loadgen
 from tickets.models import Message, PhoneCall, SLAAlert, Ticket, TicketEvent
-from tickets.sla import replay_differences
+
+pytestmark = pytest.mark.usefixtures("demo_world")
 
 # A Tuesday morning in Europe: some business-hours calendars are open, some closed.
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -247,11 +249,11 @@ def test_due_now_leaves_exactly_that_many_clocks_due_within_the_last_minutes(db)
 
 
 def test_a_sweep_now_records_exactly_one_alert_per_clock_due(db):
-    from tickets.services.sweep import sweep
+    from tickets.services.sweep import deadlines_sweep
 
     run(due_now=25)
     before = SLAAlert.objects.count()
-    result = sweep(NOW)
+    result = deadlines_sweep(now=NOW)
     assert (result.tickets, result.warnings + result.breaches) == (25, 25)
     assert result.warnings and result.breaches
     assert SLAAlert.objects.count() == before + 25

@@ -135,7 +135,7 @@ def test_a_priority_the_contract_does_not_cover_is_refused_and_nothing_is_create
     html = response.content.decode()
     assert response.status_code == 400
     assert 'id="id_priority_error"' in html
-    assert "Select a valid choice. p1 is not one of the available choices." in html
+    assert "The Standard contract does not cover P1; choose one of P2, P3, P4." in html
     assert not Ticket.objects.exists()
 
 

@@ -4,21 +4,20 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
 
+from tickets.clock_replay import replay_differences
 from tickets.models import Escalation, Notification, SLAAlert, Ticket
 from tickets.services import (
+    deadlines_sweep,
     escalation_acknowledge,
     notification_send,
-    sweep,
     ticket_assign,
     ticket_change_status,
     ticket_create,
     ticket_reply,
 )
-from tickets.sla import replay_differences
 
 SINGAPORE = ZoneInfo("Asia/Singapore")
 
@@ -58,15 +57,16 @@ def test_warnings_and_breach_come_at_their_business_time_instants(
     def at(day, hour, minute, second=0):
         return datetime(2026, 3, day, hour, minute, second, tzinfo=SINGAPORE)
 
-    assert sweep(at(6, 17, 0)).warnings == 0  # not yet passed
-    with time_machine.travel(at(7, 12, 0), tick=False):  # Saturday
-        result = sweep()
+    assert deadlines_sweep(now=at(6, 17, 0)).warnings == 0  # not yet passed
+    result = deadlines_sweep(now=at(7, 12, 0))  # Saturday
     assert (result.warnings, result.breaches) == (1, 0)
     assert alerts(ticket, "first_response") == [("first_response", 50)]
-    assert sweep(at(9, 9, 35)).warnings == 0
-    assert sweep(at(9, 9, 36, 1)).warnings == 1
-    assert sweep(at(9, 10, 0)).breaches == 0  # exactly at the deadline: not passed yet
-    assert sweep(at(9, 10, 0, 1)).breaches == 1
+    assert deadlines_sweep(now=at(9, 9, 35)).warnings == 0
+    assert deadlines_sweep(now=at(9, 9, 36, 1)).warnings == 1
+    assert (
+        deadlines_sweep(now=at(9, 10, 0)).breaches == 0
+    )  # exactly at the deadline: not passed yet
+    assert deadlines_sweep(now=at(9, 10, 0, 1)).breaches == 1
     assert alerts(ticket, "first_response") == [
         ("first_response", 50),
         ("first_response", 80),
@@ -77,7 +77,7 @@ def test_warnings_and_breach_come_at_their_business_time_instants(
     assert stored.first_response_alert_at is None
     # Nothing is recorded twice, however often the sweep runs.
     for _ in range(3):
-        sweep(at(20, 12, 0))
+        deadlines_sweep(now=at(20, 12, 0))
     assert alerts(ticket, "first_response").count(("first_response", 100)) == 1
     stored = Ticket.objects.get(pk=ticket.pk)
     assert replay_differences(stored, stored.events.order_by("id")) == []
@@ -92,15 +92,15 @@ def test_a_paused_clock_never_warns_or_breaches_while_paused(contract_a, request
     ticket_change_status(
         ticket=ticket, status="pending", actor=agent_ber.user, now=created + timedelta(minutes=10)
     )
-    sweep(created + timedelta(days=3))
+    deadlines_sweep(now=created + timedelta(days=3))
     assert alerts(ticket, "resolution") == []
     assert alerts(ticket, "workaround") == []
     # Back to open after three days: the resolution clock runs on from 10 minutes used.
     resumed_at = created + timedelta(days=3)
     ticket_change_status(ticket=ticket, status="open", actor=agent_ber.user, now=resumed_at)
-    sweep(resumed_at + timedelta(minutes=229))
+    deadlines_sweep(now=resumed_at + timedelta(minutes=229))
     assert alerts(ticket, "resolution") == []
-    sweep(resumed_at + timedelta(minutes=231))  # 240 of 480 minutes used
+    deadlines_sweep(now=resumed_at + timedelta(minutes=231))  # 240 of 480 minutes used
     assert alerts(ticket, "resolution") == [("resolution", 50)]
 
 
@@ -110,7 +110,7 @@ def test_a_met_clock_never_breaches(contract_a, requester_a, agent_ber):
     ticket_reply(
         ticket=ticket, author=agent_ber.user, body_text="Hi", now=created + timedelta(minutes=4)
     )
-    sweep(created + timedelta(hours=1))
+    deadlines_sweep(now=created + timedelta(hours=1))
     assert alerts(ticket, "first_response") == []
 
 
@@ -123,7 +123,7 @@ def test_every_clock_is_watched_and_next_response_per_cycle(contract_a, requeste
     ticket_reply(
         ticket=ticket, author=requester_a.user, body_text="?", now=created + timedelta(minutes=3)
     )
-    sweep(created + timedelta(minutes=200))
+    deadlines_sweep(now=created + timedelta(minutes=200))
     assert {clock for clock, _ in alerts(ticket)} == {"next_response", "workaround", "resolution"}
     assert alerts(ticket, "next_response") == [
         ("next_response", 50),
@@ -136,7 +136,7 @@ def test_every_clock_is_watched_and_next_response_per_cycle(contract_a, requeste
     ticket_reply(
         ticket=ticket, author=requester_a.user, body_text="?", now=created + timedelta(minutes=202)
     )
-    sweep(created + timedelta(minutes=300))
+    deadlines_sweep(now=created + timedelta(minutes=300))
     cycles = SLAAlert.objects.filter(ticket=ticket, clock="next_response", threshold=100)
     assert cycles.count() == 2
     assert len(set(cycles.values_list("cycle_started_at", flat=True))) == 2
@@ -144,7 +144,7 @@ def test_every_clock_is_watched_and_next_response_per_cycle(contract_a, requeste
 
 def test_an_alert_exists_at_most_once_in_the_database(contract_a, requester_a):
     ticket = create(requester_a, utc(2026, 3, 2, 10, 0), "p1")
-    sweep(utc(2026, 3, 2, 12, 0))
+    deadlines_sweep(now=utc(2026, 3, 2, 12, 0))
     alert = SLAAlert.objects.filter(ticket=ticket, kind="breach").first()
     with pytest.raises(IntegrityError), transaction.atomic():
         SLAAlert.objects.create(
@@ -174,7 +174,7 @@ def test_warning_goes_to_assignee_and_team_lead(team_ber):
     ticket = create(cast["requester_a"], created, "p2")
     l1 = cast["agent_ber"].team
     ticket_assign(ticket=ticket, now=created, actor=None, team=l1, assignee=cast["agent_ber"].user)
-    sweep(created + timedelta(minutes=16))  # first response 30 min: 50% passed
+    deadlines_sweep(now=created + timedelta(minutes=16))  # first response 30 min: 50% passed
     warning = SLAAlert.objects.get(ticket=ticket, kind="warning")
     recipients = dict(warning.escalations.values_list("recipient__username", "role"))
     assert recipients == {"lena.agent": "assignee", "jonas.lead": "team_lead"}
@@ -192,7 +192,7 @@ def test_breach_goes_to_lead_and_l2_and_moves_a_p2_to_l2(team_ber):
         team=cast["agent_ber"].team,
         assignee=cast["agent_ber"].user,
     )
-    sweep(created + timedelta(minutes=31))
+    deadlines_sweep(now=created + timedelta(minutes=31))
     breach = SLAAlert.objects.get(ticket=ticket, kind="breach")
     recipients = dict(breach.escalations.values_list("recipient__username", "role"))
     assert recipients == {"jonas.lead": "team_lead", "max.l2": "l2_team"}
@@ -207,21 +207,21 @@ def test_p1_breach_tells_the_account_manager_and_repeats_until_acknowledged(team
     cast = team_ber
     created = utc(2026, 3, 2, 9, 0)
     ticket = create(cast["requester_a"], created, "p1")
-    sweep(created + timedelta(minutes=11))
+    deadlines_sweep(now=created + timedelta(minutes=11))
     breach = SLAAlert.objects.get(ticket=ticket, kind="breach", clock="first_response")
     roles = set(breach.escalations.values_list("role", flat=True))
     assert roles == {"team_lead", "l2_team", "account_manager"}
     manager = breach.escalations.get(role="account_manager")
     assert manager.next_repeat_at == created + timedelta(minutes=26)
     first = Notification.objects.filter(escalation=manager).count()
-    assert sweep(created + timedelta(minutes=20)).repeats == 0
-    result = sweep(created + timedelta(minutes=27))
+    assert deadlines_sweep(now=created + timedelta(minutes=20)).repeats == 0
+    result = deadlines_sweep(now=created + timedelta(minutes=27))
     assert result.repeats == breach.escalations.count()
     assert Notification.objects.filter(escalation=manager).count() == first + 1
     escalation_acknowledge(
         escalation=manager, user=cast["account_manager"].user, now=created + timedelta(minutes=30)
     )
-    assert sweep(created + timedelta(minutes=45)).repeats == 0
+    assert deadlines_sweep(now=created + timedelta(minutes=45)).repeats == 0
     assert ticket.events.filter(kind="acknowledged").count() == 1
 
 
@@ -229,14 +229,14 @@ def test_repeats_stop_when_the_clock_is_met(team_ber):
     cast = team_ber
     created = utc(2026, 3, 2, 9, 0)
     ticket = create(cast["requester_a"], created, "p1")
-    sweep(created + timedelta(minutes=11))
+    deadlines_sweep(now=created + timedelta(minutes=11))
     ticket_reply(
         ticket=ticket,
         author=cast["agent_ber"].user,
         body_text="Here",
         now=created + timedelta(minutes=12),
     )
-    result = sweep(created + timedelta(minutes=30))
+    result = deadlines_sweep(now=created + timedelta(minutes=30))
     repeated = Notification.objects.filter(
         escalation__alert__clock="first_response", sequence__gt=0
     )
@@ -251,7 +251,7 @@ def test_only_the_recipient_can_acknowledge(team_ber):
     cast = team_ber
     created = utc(2026, 3, 2, 9, 0)
     create(cast["requester_a"], created, "p1")
-    sweep(created + timedelta(minutes=11))
+    deadlines_sweep(now=created + timedelta(minutes=11))
     escalation = Escalation.objects.filter(role="account_manager").first()
     from tickets.services import NotificationError
 
@@ -275,7 +275,7 @@ def test_an_off_shift_lead_is_replaced_by_the_on_shift_lead_of_the_region(cast):
         team=cast["agent_ber"].team,
         assignee=cast["agent_ber"].user,
     )
-    sweep(created + timedelta(minutes=16))
+    deadlines_sweep(now=created + timedelta(minutes=16))
     warning = SLAAlert.objects.get(ticket=ticket, kind="warning")
     recipients = dict(warning.escalations.values_list("recipient__username", "role"))
     # The Berlin assignee is off shift and left out; the follow-the-sun lead takes the warning.
@@ -300,7 +300,7 @@ def test_notification_email_names_ticket_customer_clock_and_due_in_recipient_zon
         team=cast["agent_ber"].team,
         assignee=cast["agent_ber"].user,
     )
-    sweep(created + timedelta(minutes=16))
+    deadlines_sweep(now=created + timedelta(minutes=16))
     lead_note = Notification.objects.get(recipient=cast["lead_ber"].user)
     assert notification_send(notification_id=lead_note.pk, now=created + timedelta(minutes=17))
     assert not notification_send(notification_id=lead_note.pk, now=created + timedelta(minutes=18))
@@ -325,7 +325,7 @@ def test_breach_email_says_overdue(team_ber, settings):
     cast = team_ber
     created = utc(2026, 3, 2, 9, 0)
     create(cast["requester_a"], created, "p1")
-    sweep(created + timedelta(minutes=11))
+    deadlines_sweep(now=created + timedelta(minutes=11))
     note = Notification.objects.filter(
         recipient=cast["account_manager"].user, escalation__alert__clock="first_response"
     ).get()
@@ -342,14 +342,14 @@ def test_late_emails_are_handed_to_a_sender_again_and_never_sent_twice(team_ber,
     cast = team_ber
     created = utc(2026, 3, 2, 9, 0)
     create(cast["requester_a"], created, "p2")
-    sweep(created + timedelta(minutes=16))
+    deadlines_sweep(now=created + timedelta(minutes=16))
     pending = Notification.objects.filter(email_sent_at__isnull=True).count()
     assert pending > 0
     # Their sender never ran (say the worker died right after the commit): two minutes on,
     # the sweep hands them out again, once.
-    assert sweep(created + timedelta(minutes=17)).resent == 0
-    assert sweep(created + timedelta(minutes=19)).resent == pending
-    assert sweep(created + timedelta(minutes=19, seconds=30)).resent == 0
+    assert deadlines_sweep(now=created + timedelta(minutes=17)).resent == 0
+    assert deadlines_sweep(now=created + timedelta(minutes=19)).resent == pending
+    assert deadlines_sweep(now=created + timedelta(minutes=19, seconds=30)).resent == 0
     for note in Notification.objects.all():
         notification_send(notification_id=note.pk, now=created + timedelta(minutes=20))
         notification_send(notification_id=note.pk, now=created + timedelta(minutes=20))

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 
 from tickets.models import SLAAlert, TicketEvent
-from tickets.services import sweep, ticket_create
+from tickets.services import deadlines_sweep, ticket_create
 
 CREATED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def test_two_sweeps_at_once_record_each_alert_once(cast):
     def run() -> None:
         try:
             start.wait()
-            results.append(sweep(now, batch_size=10))
+            results.append(deadlines_sweep(now=now, batch_size=10))
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
         finally:

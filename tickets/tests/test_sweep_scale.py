@@ -3,20 +3,23 @@ tickets are open."""
 
 from datetime import UTC, datetime
 
+import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tickets.loadgen import loadgen
-from tickets.services import sweep
+from tickets.services import deadlines_sweep
 from tickets.tasks import sweep_deadlines
+
+pytestmark = pytest.mark.usefixtures("demo_world")
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 
 
 def queries_of_a_sweep() -> tuple[int, object]:
     with CaptureQueriesContext(connection) as queries:
-        result = sweep(NOW)
+        result = deadlines_sweep(now=NOW)
     return len(queries.captured_queries), result
 
 
@@ -45,11 +48,11 @@ def test_sweep_query_count_does_not_grow_with_the_clocks_due_in_a_batch(db):
 def test_a_backlog_calls_in_helpers_once_and_a_small_load_does_not(db):
     loadgen(orgs=4, tickets=5, open_share=1.0, due_now=5, now=NOW)
     calls = []
-    result = sweep(NOW, batch_size=2, on_backlog=lambda: calls.append(1))
+    result = deadlines_sweep(now=NOW, batch_size=2, on_backlog=lambda: calls.append(1))
     assert (result.tickets, calls) == (5, [1])
 
     loadgen(orgs=4, tickets=1, open_share=1.0, due_now=1, now=NOW)
-    result = sweep(NOW, batch_size=2, on_backlog=lambda: calls.append(2))
+    result = deadlines_sweep(now=NOW, batch_size=2, on_backlog=lambda: calls.append(2))
     assert (result.tickets, calls) == (1, [1])
 
 

@@ -6,6 +6,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from tqdm import tqdm
 
+from tickets.demo.seeding import seed_world
 from tickets.loadgen import LoadgenError, database_size, loadgen
 
 # One worker per core: each is a Python process generating tickets beside a database backend.
@@ -89,6 +90,7 @@ class Command(BaseCommand):
     ) -> None:
         now = timezone.now()
         quiet = options["verbosity"] == 0
+        seed_world(now=now, password=password)
         with tqdm(
             total=tickets,
             desc="Writing tickets",

@@ -3,7 +3,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from portal.models import Organisation
-from tickets.demo import seed_demo
+from tickets.demo.seeding import seed_demo
 
 
 class Command(BaseCommand):
@@ -24,9 +24,24 @@ class Command(BaseCommand):
             "--tickets-per-org", type=int, default=15, help="Tickets per organisation, about."
         )
         parser.add_argument("--seed", type=int, default=2026, help="Random seed for tickets.")
+        parser.add_argument(
+            "--no-tickets",
+            action="store_true",
+            help="Only the reference data (regions, tiers, teams, customers, contracts).",
+        )
 
-    def handle(self, *args, password: str, tickets_per_org: int, seed: int, **options) -> None:
+    def handle(
+        self,
+        *args,
+        password: str,
+        tickets_per_org: int,
+        seed: int,
+        no_tickets: bool,
+        **options,
+    ) -> None:
         now = timezone.now()
+        if no_tickets:
+            tickets_per_org = 0
         quiet = options["verbosity"] == 0
         with tqdm(
             total=len(Organisation.objects.all()) or 20,

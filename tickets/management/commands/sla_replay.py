@@ -3,9 +3,9 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from tqdm import tqdm
 
+from tickets.clock_replay import replay_differences
 from tickets.models import Ticket, TicketEvent
 from tickets.services import ticket_clocks_fix
-from tickets.sla import replay_differences
 
 BATCH = 500
 

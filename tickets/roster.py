@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from contracts.calendars import schedule_for_version
-from contracts.escalation import Policy
+from contracts.escalation_policy import Policy
 from contracts.models import BusinessCalendar
 from portal.models import Agent, Team
 from tickets.models import Escalation, Ticket

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from contracts.models import EscalationPolicy, Priority
+from contracts.models import EscalationPolicy
+from contracts.sla_names import Priority
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from contracts.api import ContractViewSet, SLATierViewSet
-from portal.api import NotFoundView, OrganisationView, OrganisationViewSet
+from portal.api.base import NotFoundView
+from portal.api.organisations import OrganisationView, OrganisationViewSet
 from tickets.api import TicketViewSet
 
 router = SimpleRouter()

@@ -1,4 +1,4 @@
-"""The demo world `manage.py seed_demo` builds: five regions, three tiers, twenty customers.
+"""Seeding the demo world (`tickets.demo.world`) that `manage.py seed_demo` builds.
 
 Reference data (regions, calendars, tiers, organisations, people, contracts) is matched on natural
 keys and only created when missing, so running the seed again changes nothing. Tickets are made
@@ -10,15 +10,13 @@ import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
-from django.db import transaction
 from django.db.models import F
 
-from contracts.escalation import default_policy
+from contracts.escalation_policy import default_policy
 from contracts.models import (
     BusinessCalendar,
     CalendarHoliday,
@@ -33,236 +31,23 @@ from contracts.services import contract_create, contract_end, contract_sign
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
 from portal.services import staff_permissions_sync
 from tickets import services
+from tickets.demo.world import (
+    ALERT_SUBJECTS,
+    CHANNEL_WEIGHTS,
+    CHANNELS,
+    CUSTOMER_NAMES,
+    ORGANISATIONS,
+    REGIONS,
+    SCENARIO_WEIGHTS,
+    SCENARIOS,
+    SUBJECTS,
+    TIERS,
+    RegionSpec,
+    weekdays,
+)
 from tickets.models import Escalation, Notification, PhoneCall, Ticket
 
 User = get_user_model()
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
-
-
-def _weekdays(start: str, end: str, days: tuple[str, ...] = WEEKDAYS) -> dict:
-    return {day: [[start, end]] for day in days}
-
-
-@dataclass(frozen=True)
-class RegionSpec:
-    code: str
-    name: str
-    time_zone: str
-    country: str
-    subdivision: str
-    shift: tuple[str, str]
-    agents: tuple[str, ...]  # first names; the first of each team leads it
-
-
-REGIONS = (
-    RegionSpec(
-        "sg",
-        "Singapore",
-        "Asia/Singapore",
-        "SG",
-        "",
-        ("08:00", "18:00"),
-        ("Mei Tan", "Arjun Nair", "Siew Lin", "Hafiz Rahman", "Priya Das", "Wei Jie", "Nurul Aziz"),
-    ),
-    RegionSpec(
-        "dxb",
-        "Dubai",
-        "Asia/Dubai",
-        "AE",
-        "",
-        ("08:00", "17:00"),
-        (
-            "Layla Haddad",
-            "Omar Farouk",
-            "Sara Qureshi",
-            "Yusuf Karim",
-            "Aisha Noor",
-            "Rami Saleh",
-            "Hana Aziz",
-        ),
-    ),
-    RegionSpec(
-        "sao",
-        "São Paulo",
-        "America/Sao_Paulo",
-        "BR",
-        "SP",
-        ("08:00", "18:00"),
-        (
-            "Ana Souza",
-            "Bruno Lima",
-            "Carla Mendes",
-            "Diego Rocha",
-            "Elisa Costa",
-            "Felipe Alves",
-            "Gabriela Reis",
-        ),
-    ),
-    RegionSpec(
-        "ber",
-        "Berlin",
-        "Europe/Berlin",
-        "DE",
-        "BE",
-        ("08:00", "18:00"),
-        (
-            "Jonas Weber",
-            "Lena Fischer",
-            "Max Becker",
-            "Sophie Wagner",
-            "Felix Hoffmann",
-            "Clara Schulz",
-            "Paul Richter",
-        ),
-    ),
-    RegionSpec(
-        "nyc",
-        "New York",
-        "America/New_York",
-        "US",
-        "NY",
-        ("08:00", "20:00"),
-        (
-            "Emily Carter",
-            "James Miller",
-            "Olivia Brooks",
-            "Ethan Price",
-            "Ava Morgan",
-            "Noah Bennett",
-            "Mia Foster",
-        ),
-    ),
-)
-
-# (code, name, fee, coverage, objective, {priority: (first, next, workaround, resolution)},
-#  [(below %, credit %)])
-TIERS = (
-    (
-        "standard",
-        "Standard",
-        Decimal("1500.00"),
-        SLATier.Coverage.BUSINESS,
-        Decimal("95.00"),
-        {
-            Priority.P2: (120, 240, None, 2880),
-            Priority.P3: (480, 480, None, 4800),
-            Priority.P4: (960, 960, None, 9600),
-        },
-        [(Decimal("95"), Decimal("5")), (Decimal("90"), Decimal("10"))],
-    ),
-    (
-        "business",
-        "Business",
-        Decimal("4000.00"),
-        SLATier.Coverage.EXTENDED,
-        Decimal("97.00"),
-        {
-            Priority.P1: (30, 60, 120, 480),
-            Priority.P2: (60, 120, 240, 960),
-            Priority.P3: (240, 480, None, 2880),
-            Priority.P4: (480, 960, None, 4800),
-        },
-        [
-            (Decimal("97"), Decimal("5")),
-            (Decimal("93"), Decimal("10")),
-            (Decimal("85"), Decimal("20")),
-        ],
-    ),
-    (
-        "enterprise",
-        "Enterprise",
-        Decimal("12000.00"),
-        SLATier.Coverage.ALWAYS,
-        Decimal("99.00"),
-        {
-            Priority.P1: (10, 30, 30, 120),
-            Priority.P2: (30, 60, 120, 480),
-            Priority.P3: (120, 240, None, 1440),
-            Priority.P4: (480, 480, None, 4320),
-        },
-        [
-            (Decimal("99"), Decimal("10")),
-            (Decimal("95"), Decimal("20")),
-            (Decimal("90"), Decimal("30")),
-        ],
-    ),
-)
-
-# (name, region, tier or None for a customer whose contract has ended)
-ORGANISATIONS = (
-    ("Aurora Live", "ber", "enterprise"),
-    ("Beacon Voice", "nyc", "enterprise"),
-    ("Cobalt Streams", "sg", "business"),
-    ("Delta Broadcast", "sao", "standard"),
-    ("Ember Video", "dxb", "business"),
-    ("Fjord Media", "ber", "standard"),
-    ("Granite Games", "nyc", "business"),
-    ("Harbour Telecom", "sg", "enterprise"),
-    ("Iris Classrooms", "sao", "business"),
-    ("Juniper Health", "nyc", "enterprise"),
-    ("Kestrel Sports", "ber", "business"),
-    ("Lumen Events", "dxb", "standard"),
-    ("Monsoon Radio", "sg", "standard"),
-    ("Nimbus Meetings", "ber", "enterprise"),
-    ("Orchid Commerce", "sg", "business"),
-    ("Pampas Music", "sao", "enterprise"),
-    ("Quasar Esports", "nyc", "standard"),
-    ("Riverside Church Online", "nyc", None),
-    ("Saffron Learning", "dxb", "enterprise"),
-    ("Tundra Security", "ber", "business"),
-)
-
-CUSTOMER_NAMES = (
-    "Alice Martin",
-    "Ben Okafor",
-    "Chloe Dubois",
-    "Daniel Kim",
-    "Eva Novak",
-    "Farah Malik",
-    "George Ito",
-    "Hannah Berg",
-    "Ivan Petrov",
-    "Julia Rossi",
-    "Kofi Mensah",
-    "Lucia Ortega",
-)
-
-SUBJECTS = {
-    Ticket.ProductArea.STREAMING: (
-        "Viewers in {city} see buffering every few minutes",
-        "HLS playlist returns 404 after stream restart",
-        "Ingest disconnects when bitrate goes above 8 Mbps",
-        "Latency jumped from 3 s to 20 s on our main channel",
-    ),
-    Ticket.ProductArea.VOICE: (
-        "One-way audio for Android callers",
-        "Echo on calls bridged to PSTN",
-        "Voice SDK crashes on iOS 19 when switching to Bluetooth",
-    ),
-    Ticket.ProductArea.VIDEO: (
-        "Video freezes for participants behind corporate proxies",
-        "Screen share is black on macOS",
-        "Simulcast layers not switching under packet loss",
-    ),
-    Ticket.ProductArea.MESSAGING: (
-        "Chat messages arrive out of order",
-        "Presence events delayed by several minutes",
-    ),
-    Ticket.ProductArea.CONSOLE: (
-        "Usage dashboard shows no data since yesterday",
-        "Cannot rotate API keys in the console",
-    ),
-    Ticket.ProductArea.BILLING: (
-        "Invoice shows minutes we did not use",
-        "Please add a second billing contact",
-    ),
-}
-ALERT_SUBJECTS = (
-    "[ALERT] Ingest error rate above 5% in {city}",
-    "[ALERT] TURN relay allocation failures",
-    "[ALERT] Stream health check failing for channel main-01",
-)
 
 
 @dataclass
@@ -345,9 +130,9 @@ def seed_reference_data(*, password: str, today: date, report: SeedReport) -> No
             f"{spec.code}-business",
             f"{spec.name} business hours",
             spec,
-            _weekdays(*spec.shift),
+            weekdays(*spec.shift),
         )
-        extended = _weekdays("07:00", "22:00") | {"sat": [["09:00", "17:00"]]}
+        extended = weekdays("07:00", "22:00") | {"sat": [["09:00", "17:00"]]}
         _calendar(
             report,
             region,
@@ -566,14 +351,6 @@ def _contracts(
     report.count("contracts")
 
 
-# --- Tickets ---------------------------------------------------------------------------------
-
-SCENARIOS = ("new", "open", "pending", "resolved", "closed")
-SCENARIO_WEIGHTS = (3, 5, 2, 6, 6)
-CHANNELS = tuple(Ticket.Channel.values)
-CHANNEL_WEIGHTS = (6, 4, 2, 2, 1)
-
-
 def seed_tickets(
     *,
     now: datetime,
@@ -671,6 +448,8 @@ def _seed_ticket(
         )
         requester_for_ticket = requester
     is_phone = channel == Ticket.Channel.PHONE
+    # A call is logged a few minutes after it started; its clocks start with the call.
+    logged = min(created + timedelta(minutes=rng.randint(2, 12)), now) if is_phone else created
     ticket = services.ticket_create(
         organisation=organisation,
         requester=requester_for_ticket,
@@ -679,7 +458,7 @@ def _seed_ticket(
         body_text=body if not is_phone else f"Caller reports: {subject}.",
         priority=priority,
         product_area=area if channel != Ticket.Channel.ALERT else Ticket.ProductArea.STREAMING,
-        now=created,
+        now=logged,
         actor=agent.user if is_phone else None,
         email_message_id=(
             f"<demo-{rng.getrandbits(48):x}@{organisation.slug}.example>"
@@ -690,7 +469,7 @@ def _seed_ticket(
             caller_name=requester.user.get_full_name(),
             phone_number=f"+{rng.randint(10**10, 10**11 - 1)}",
             direction=PhoneCall.Direction.INBOUND,
-            started_at=created - timedelta(minutes=4),
+            started_at=created,
             duration=timedelta(minutes=rng.randint(3, 25)),
         )
         if is_phone
@@ -700,7 +479,7 @@ def _seed_ticket(
     if scenario == "new":
         return
     # Mostly on time, sometimes late, so the demo has both met and breached clocks.
-    clock = created + timedelta(minutes=rng.choice((4, 8, 15, 25, 45, 90, 240)))
+    clock = logged + timedelta(minutes=rng.choice((4, 8, 15, 25, 45, 90, 240)))
     clock = min(clock, now - timedelta(minutes=1))
     if is_phone:
         pass  # the call was the first response
@@ -711,7 +490,7 @@ def _seed_ticket(
             caller_name=requester.user.get_full_name(),
             phone_number=f"+{rng.randint(10**10, 10**11 - 1)}",
             direction=PhoneCall.Direction.OUTBOUND,
-            started_at=clock - timedelta(minutes=6),
+            started_at=max(clock - timedelta(minutes=6), created),
             duration=timedelta(minutes=rng.randint(3, 25)),
             summary="Called the customer; collecting logs and a timeline.",
             now=clock,
@@ -787,6 +566,18 @@ def _seed_ticket(
         )
 
 
+def seed_world(*, now: datetime, password: str | None) -> SeedReport:
+    """The demo's reference data (regions, calendars, teams, agents, tiers, customers and
+    their contracts) and the staff permission groups; idempotent. `password` is for the users
+    it creates (None: unusable passwords)."""
+    report = SeedReport(created={}, logins=[])
+    # One hash for every demo user: they share the password, and hashing ~100 times is slow.
+    # No transaction around it: the contract services open their own.
+    seed_reference_data(password=make_password(password), today=now.date(), report=report)
+    staff_permissions_sync()
+    return report
+
+
 def seed_demo(
     *,
     now: datetime,
@@ -796,10 +587,6 @@ def seed_demo(
     progress: Callable[[int], None] | None = None,
 ) -> SeedReport:
     """Build (or complete) the demo world; idempotent."""
-    report = SeedReport(created={}, logins=[])
-    # One hash for every demo user: they share the password, and hashing ~100 times is slow.
-    with transaction.atomic():
-        seed_reference_data(password=make_password(password), today=now.date(), report=report)
-    staff_permissions_sync()
+    report = seed_world(now=now, password=password)
     seed_tickets(now=now, seed=seed, per_org=tickets_per_org, report=report, progress=progress)
     return report

@@ -5,14 +5,15 @@
 `status` repeats the HTTP status; `code` is a stable word to branch on (`invalid`,
 `parse_error`, `not_authenticated`, `authentication_failed`, `permission_denied`, `not_found`,
 `method_not_allowed`, `not_acceptable`, `unsupported_media_type`, `too_large`, `throttled`,
-`idempotency_key_in_progress`, `idempotency_key_reused`); `message` is a sentence for people;
+`idempotency_key_in_progress`, `idempotency_key_reused`, `conflict`, `contract_terms_mismatch`);
+`message` is a sentence for people;
 `fields` maps each input field (or header) that was refused to its messages, and is empty when
 the error is not about one field.
 
-The one exception type of each app (`tickets.services.TicketError`,
-`contracts.services.ContractError`) is a refused request: 400 with the service's message. A
-view that knows which input a refusal is about raises it as that field's error instead
-(`refusal_as_field_error`).
+Every app's refusals are `portal.errors.Refusal`s: 400 with the service's message (or the
+refusal's own status and code), under `fields` when the refusal names the input it is about. A
+view that knows which input an unnamed refusal is about reports it as that field's error
+(`refusal_as_field_error`). Nothing here imports the apps; they build on `portal.errors`.
 """
 
 from collections.abc import Iterator
@@ -21,28 +22,12 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from contracts.services import ContractError
-from tickets.services import TicketError
-
-# Each app's one exception for a request its rules refuse.
-DOMAIN_ERRORS: tuple[type[Exception], ...] = (TicketError, ContractError)
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with another one."
-    default_code = "conflict"
-
-
-class Unprocessable(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "The request cannot be processed."
-    default_code = "unprocessable"
+from portal.errors import Refusal
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -51,19 +36,39 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class RefusedElsewhere(exceptions.APIException):
+    """A refusal whose status is not 400 (a conflict with the state of things, say)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.status_code = refusal.status
+        super().__init__(refusal.message, code=refusal.code)
+
+
+def refusal_as_api_error(refusal: Refusal, *, field: str | None = None) -> exceptions.APIException:
+    """The API exception a refusal means: a 400 naming its field (the refusal's own, else
+    `field`), or its own status and code."""
+    if refusal.status != status.HTTP_400_BAD_REQUEST:
+        return RefusedElsewhere(refusal)
+    name = refusal.field or field
+    if name:
+        return exceptions.ValidationError({name: [refusal.message]})
+    return exceptions.ValidationError([refusal.message])
+
+
 @contextmanager
 def refusal_as_field_error(field: str) -> Iterator[None]:
-    """Report a service's refusal as an error of the input `field` it is about."""
+    """Report a service's refusal as an error of the input `field` it is about (unless the
+    refusal names its field itself)."""
     try:
         yield
-    except DOMAIN_ERRORS as exc:
-        raise exceptions.ValidationError({field: [str(exc)]}) from exc
+    except Refusal as exc:
+        raise refusal_as_api_error(exc, field=field) from exc
 
 
 def _translate(exc: Exception) -> Exception:
     """Exceptions DRF does not know, as the API exception they mean."""
-    if isinstance(exc, DOMAIN_ERRORS):
-        return exceptions.ValidationError([str(exc)])
+    if isinstance(exc, Refusal):
+        return refusal_as_api_error(exc)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             return exceptions.ValidationError(exc.message_dict)
@@ -133,3 +138,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     response.data = {"error": error_body(exc, response.status_code)}
     return response
+
+
+# --- The error shape, for the schema ------------------------------------------------------------
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(
+        help_text=(
+            "A stable word to branch on: invalid, parse_error, not_authenticated, "
+            "authentication_failed, permission_denied, not_found, method_not_allowed, "
+            "not_acceptable, unsupported_media_type, too_large, throttled, "
+            "idempotency_key_in_progress, idempotency_key_reused, contract_terms_mismatch."
+        )
+    )
+    message = serializers.CharField(help_text="What went wrong, for people.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per refused input field (or header); empty when none is at fault.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every API error has this shape."""
+
+    error = ErrorBodySerializer()

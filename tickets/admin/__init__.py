@@ -1,0 +1,10 @@
+"""The support desk for tickets (Django discovers `tickets.admin`):
+
+- `desk`: the ticket queue and page where agents work, and logging calls;
+- `history`: the read-only record (messages, attachments, events, alerts);
+- `escalations`: escalations and notifications, acknowledged by their recipients.
+"""
+
+from tickets.admin import desk, escalations, history
+
+__all__ = ["desk", "escalations", "history"]

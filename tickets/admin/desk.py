@@ -1,0 +1,458 @@
+"""The support desk's ticket pages, where agents work: the queue (most urgent first), a ticket
+with its clocks, logging a call as a new ticket or on an existing one.
+
+Forms check the rules first with the same functions the services apply, so an agent keeps what
+they typed and sees which field is wrong; each save is one service call in one transaction.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import widgets
+from django.db.models import Model, QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from contracts.selectors import sla_terms_for
+from contracts.terms import SLATerms
+from portal.admin.base import CappedCountPaginator, InlineChanges, ReadOnlyMixin, ServiceAdmin
+from portal.forms import add_refusal
+from portal.models import Member
+from tickets.clock_display import clock_views, format_duration, most_urgent
+from tickets.models import Message, PhoneCall, Ticket, TicketEvent
+from tickets.rules import (
+    CallDetails,
+    call_refusals,
+    status_refusal,
+    ticket_priority_refusal,
+)
+from tickets.selectors import call_terms, next_due_at
+from tickets.services import UNCHANGED, call_log, ticket_create, ticket_update
+
+
+class MessageInline(ReadOnlyMixin, admin.StackedInline):
+    model = Message
+    fields = ["created_at", "author", "author_kind", "visibility", "channel", "body_text"]
+    readonly_fields = fields
+    extra = 0
+
+
+class TicketEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = TicketEvent
+    fields = ["at", "kind", "clock", "actor", "data"]
+    readonly_fields = fields
+    extra = 0
+
+
+class TicketChangeForm(forms.ModelForm):
+    reply = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label=gettext_lazy("Reply"),
+        help_text=gettext_lazy("A public reply meets the first and next response clocks."),
+    )
+    reply_internal = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Internal note"),
+        help_text=gettext_lazy("Only agents see internal notes."),
+    )
+    mark_workaround = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Mark workaround"),
+        help_text=gettext_lazy("The customer has a workaround: meets the workaround clock."),
+    )
+    workaround_note = forms.CharField(
+        required=False,
+        label=gettext_lazy("Workaround note"),
+        help_text=gettext_lazy("What the workaround is, for the history."),
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["subject", "product_area", "priority", "status", "team", "assignee"]
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse here what the service would refuse, so the agent keeps what they typed."""
+        data = super().clean()
+        ticket = self.instance
+        old_status, status = self.initial.get("status"), data.get("status")
+        if status and old_status and status != old_status:
+            refusal = status_refusal(reference=ticket.reference, old=old_status, new=status)
+            if refusal:
+                self.add_error("status", refusal)
+        priority = data.get("priority")
+        if priority and priority != self.initial.get("priority"):
+            refusal = ticket_priority_refusal(ticket, priority)
+            if refusal:
+                self.add_error("priority", refusal)
+        assignee = data.get("assignee")
+        if assignee is not None and not assignee.is_staff:
+            self.add_error("assignee", _("Tickets are assigned to agents."))
+        if data.get("mark_workaround") and ticket.workaround_met_at:
+            self.add_error("mark_workaround", _("A workaround was already given."))
+        if data.get("reply_internal") and not (data.get("reply") or "").strip():
+            self.add_error("reply", _("Write the note."))
+        return data
+
+
+# The call's parts, as the rules name them, and the add form's fields that hold them.
+CALL_FIELDS = {
+    "caller_name": "caller_name",
+    "phone_number": "phone_number",
+    "direction": "call_direction",
+    "started_at": "call_started_at",
+    "duration": "call_minutes",
+    "late_reason": "call_late_reason",
+    "summary": "description",
+}
+
+
+class TicketAddForm(forms.ModelForm):
+    """Log a ticket on a customer's behalf: usually a phone call, whose start is when every
+    clock starts."""
+
+    description = forms.CharField(
+        label=gettext_lazy("Description"), widget=forms.Textarea(attrs={"rows": 5})
+    )
+    caller_name = forms.CharField(required=False, label=gettext_lazy("Caller name"))
+    phone_number = forms.CharField(required=False, label=gettext_lazy("Phone number"))
+    call_direction = forms.ChoiceField(
+        label=gettext_lazy("Call direction"),
+        choices=PhoneCall.Direction.choices,
+        initial=PhoneCall.Direction.INBOUND,
+    )
+    call_started_at = forms.SplitDateTimeField(
+        required=False,
+        label=gettext_lazy("Call started at"),
+        widget=widgets.AdminSplitDateTime,
+        help_text=gettext_lazy("In your time zone; defaults to now. Every SLA clock starts here."),
+    )
+    call_minutes = forms.IntegerField(
+        required=False, min_value=0, initial=5, label=gettext_lazy("Call minutes")
+    )
+    call_late_reason = forms.CharField(
+        required=False,
+        label=gettext_lazy("Why logged late"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Needed when the call started more than 24 hours ago."),
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["organisation", "requester", "channel", "priority", "product_area", "subject"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.now: datetime = timezone.now()
+        self.call: CallDetails | None = None
+        self.sla_terms: SLATerms | None = None
+        requester, organisation = data.get("requester"), data.get("organisation")
+        if requester and organisation and requester.organisation_id != organisation.pk:
+            self.add_error("requester", _("This person belongs to another organisation."))
+        if organisation is None:
+            return data
+        if data.get("channel") == Ticket.Channel.PHONE:
+            self.call = CallDetails(
+                caller_name=data.get("caller_name") or "",
+                phone_number=data.get("phone_number") or "",
+                direction=data.get("call_direction") or "",
+                started_at=data.get("call_started_at") or self.now,
+                duration=timedelta(minutes=data.get("call_minutes") or 0),
+                late_reason=data.get("call_late_reason") or "",
+            )
+            self.sla_terms, contract_from = call_terms(
+                organisation=organisation, call=self.call, now=self.now
+            )
+            summary = data.get("description") or ""
+            for refusal in call_refusals(
+                self.call, summary, now=self.now, contract_from=contract_from
+            ):
+                add_refusal(self, refusal, CALL_FIELDS)
+        else:
+            self.sla_terms = sla_terms_for(organisation=organisation, at=self.now)
+        priority = data.get("priority")
+        refusal = self.sla_terms.refusal(priority) if self.sla_terms and priority else None
+        if refusal:
+            self.add_error("priority", refusal)
+        return data
+
+
+@admin.register(Ticket)
+class TicketAdmin(ServiceAdmin):
+    list_display = [
+        "reference",
+        "subject",
+        "organisation",
+        "priority",
+        "status",
+        "team",
+        "assignee",
+        "next_deadline",
+        "updated_at",
+    ]
+    list_filter = ["status", "priority", "channel", "region", "team", "sla_tier"]
+    list_select_related = ["organisation", "team", "assignee"]
+    search_fields = ["=reference", "subject", "organisation__name", "requester__user__email"]
+    autocomplete_fields = ["organisation", "requester", "assignee"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    inlines = [MessageInline, TicketEventInline]
+    readonly_fields = ["reference", "sla_summary", "sla_clocks", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["reference", "subject", "product_area", "priority", "status"]}),
+        (gettext_lazy("Work"), {"fields": ["team", "assignee"]}),
+        (gettext_lazy("SLA"), {"fields": ["sla_summary", "sla_clocks"]}),
+        (
+            gettext_lazy("Respond"),
+            {"fields": ["reply", "reply_internal", "mark_workaround", "workaround_note"]},
+        ),
+        (gettext_lazy("Dates"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "organisation",
+                    "requester",
+                    "channel",
+                    "priority",
+                    "product_area",
+                    "subject",
+                    "description",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Phone call"),
+            {
+                "fields": [
+                    "caller_name",
+                    "phone_number",
+                    "call_direction",
+                    "call_started_at",
+                    "call_minutes",
+                    "call_late_reason",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*self.list_select_related, "sla_tier", "sla_contract", "sla_calendar")
+            .annotate(next_due_at=next_due_at())
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # The queue: most urgent promise first (a broken one before every healthy ticket). An
+        # expression, not the annotation's name: pages choosing a ticket order by it too.
+        return [next_due_at().asc(), "-updated_at"]
+
+    def get_form(
+        self, request: HttpRequest, obj: Ticket | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["form"] = TicketChangeForm if obj is not None else TicketAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Ticket | None = None) -> Any:
+        return self.fieldsets if obj is not None else self.add_fieldsets
+
+    def get_inlines(self, request: HttpRequest, obj: Ticket | None = None) -> Any:
+        return self.inlines if obj is not None else []
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Ticket | None = None) -> Any:
+        return self.readonly_fields if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "requester":
+            kwargs["queryset"] = Member.objects.select_related("user", "organisation")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=gettext_lazy("Next deadline"), ordering="next_due_at")
+    def next_deadline(self, obj: Ticket) -> str:
+        if not obj.has_sla:
+            return _("no SLA")
+        now = timezone.now()
+        urgent = most_urgent(obj, now=now)
+        if urgent is None:
+            return "—"
+        left = urgent.due_at - now
+        when = f"{timezone.localtime(urgent.due_at):%a %d %b %H:%M}"
+        if urgent.breached:
+            return format_html(
+                '<strong class="sla-breached">{}</strong>',
+                _("%(clock)s breached, %(overdue)s (due %(when)s)")
+                % {"clock": urgent.label, "overdue": format_duration(left), "when": when},
+            )
+        return _("%(clock)s %(when)s (in %(left)s)") % {
+            "clock": urgent.label,
+            "when": when,
+            "left": format_duration(left),
+        }
+
+    @admin.display(description=gettext_lazy("Promise"))
+    def sla_summary(self, obj: Ticket) -> str:
+        if not obj.has_sla:
+            return _("No active contract when this ticket was created: it has no SLA deadlines.")
+        return _("%(tier)s under %(contract)s, in %(calendar)s (version %(version)s)") % {
+            "tier": obj.sla_tier,
+            "contract": obj.sla_contract.reference,
+            "calendar": obj.sla_calendar,
+            "version": obj.sla_calendar_version,
+        }
+
+    @admin.display(description=gettext_lazy("Clocks"))
+    def sla_clocks(self, obj: Ticket) -> str:
+        views = clock_views(obj, now=timezone.now(), time_zone=timezone.get_current_timezone_name())
+        if not views:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    view.label,
+                    view.state.replace("_", " "),
+                    f"{view.due_local:%a %d %b %Y %H:%M %Z}" if view.due_local else "—",
+                    _("met %(when)s") % {"when": f"{view.met_at_local:%a %d %b %H:%M}"}
+                    if view.met_at_local
+                    else format_duration(view.business_time_left),
+                )
+                for view in views
+            ),
+        )
+        return format_html(
+            '<table class="sla-clocks"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("Clock"),
+            _("State"),
+            _("Due"),
+            _("Business time left"),
+            rows,
+        )
+
+    def save_by_service(
+        self, request: HttpRequest, obj: Ticket, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        data = form.cleaned_data
+        if obj.pk is None:
+            return ticket_create(
+                organisation=data["organisation"],
+                requester=data.get("requester"),
+                channel=data["channel"],
+                subject=data["subject"],
+                body_text=data["description"],
+                priority=data["priority"],
+                product_area=data["product_area"],
+                actor=request.user,
+                now=form.now,
+                call=form.call,
+                terms=form.sla_terms,
+            )
+        changed = set(form.changed_data)
+
+        def part(name: str) -> Any:
+            return data[name] if name in changed else UNCHANGED
+
+        return ticket_update(
+            ticket=obj,
+            actor=request.user,
+            now=timezone.now(),
+            subject=part("subject"),
+            product_area=part("product_area"),
+            team=part("team"),
+            assignee=part("assignee"),
+            priority=part("priority"),
+            reply=data.get("reply") or "",
+            internal=bool(data.get("reply_internal")),
+            workaround=bool(data.get("mark_workaround")),
+            workaround_note=data.get("workaround_note") or "",
+            status=part("status"),
+        )
+
+
+class PhoneCallForm(forms.ModelForm):
+    class Meta:
+        model = PhoneCall
+        fields = [
+            "ticket",
+            "caller_name",
+            "phone_number",
+            "direction",
+            "started_at",
+            "duration",
+            "summary",
+            "late_reason",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.now: datetime = timezone.now()
+        ticket, started_at = data.get("ticket"), data.get("started_at")
+        if ticket is not None and ticket.status == Ticket.Status.CLOSED:
+            self.add_error("ticket", _("This ticket is closed; open a new one for the call."))
+        if ticket is not None and started_at and started_at < ticket.created_at:
+            self.add_error("started_at", _("The call cannot start before its ticket was opened."))
+        if self.errors or started_at is None or data.get("duration") is None:
+            return data
+        call = CallDetails(
+            caller_name=data.get("caller_name") or "",
+            phone_number=data.get("phone_number") or "",
+            direction=data.get("direction") or "",
+            started_at=started_at,
+            duration=data["duration"],
+            late_reason=data.get("late_reason") or "",
+        )
+        for refusal in call_refusals(call, data.get("summary") or "", now=self.now):
+            add_refusal(self, refusal)
+        return data
+
+
+@admin.register(PhoneCall)
+class PhoneCallAdmin(ServiceAdmin):
+    """Logging a call on an existing ticket is a public response on it."""
+
+    form = PhoneCallForm
+    list_display = [
+        "started_at",
+        "ticket",
+        "caller_name",
+        "phone_number",
+        "direction",
+        "duration",
+        "agent",
+        "created_at",
+    ]
+    list_filter = ["direction"]
+    list_select_related = ["ticket", "agent"]
+    search_fields = ["=ticket__reference", "caller_name", "phone_number"]
+    autocomplete_fields = ["ticket"]
+
+    def has_change_permission(self, request: HttpRequest, obj: PhoneCall | None = None) -> bool:
+        return False
+
+    def save_by_service(
+        self, request: HttpRequest, obj: PhoneCall, form: ModelForm, inlines: InlineChanges
+    ) -> Model:
+        data = form.cleaned_data
+        return call_log(
+            ticket=data["ticket"],
+            agent=request.user,
+            caller_name=data["caller_name"],
+            phone_number=data["phone_number"],
+            direction=data["direction"],
+            started_at=data["started_at"],
+            duration=data["duration"],
+            summary=data["summary"],
+            late_reason=data.get("late_reason") or "",
+            now=form.now,
+        )

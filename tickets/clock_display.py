@@ -1,0 +1,119 @@
+"""Clocks as people see them: each clock's state and due instant in the viewer's zone, the
+business time left, and durations in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from contracts.sla_names import Clock as ClockName
+from tickets.clock_store import clocks_load
+from tickets.clocks import CLOCKS
+from tickets.models import Ticket
+
+
+@dataclass(frozen=True)
+class Urgent:
+    """A ticket's most urgent promise: which clock, when it is (or was) due, and whether it is
+    already broken."""
+
+    name: str
+    label: str
+    due_at: datetime
+    breached: bool  # recorded by the sweep, or its due instant has passed
+
+
+def urgent_owed(
+    *,
+    due_at: datetime | None,
+    met_at: datetime | None,
+    breached_at: datetime | None,
+    paused_at: datetime | None,
+) -> bool:
+    """Does a clock count for urgency: promised, still owed, and either broken already or
+    counting down (a paused clock waits)? `tickets.selectors.next_due_at` is this rule in SQL."""
+    return due_at is not None and met_at is None and (breached_at is not None or paused_at is None)
+
+
+def most_urgent(ticket: Ticket, *, now: datetime) -> Urgent | None:
+    """The promise a ticket is furthest behind on or closest to: a breached clock still owed
+    comes first (its due instant is past), then the running clock due first. Reads only the
+    ticket's columns."""
+    owed = []
+    for name in CLOCKS:
+        due_at = getattr(ticket, f"{name}_due_at")
+        breached_at = getattr(ticket, f"{name}_breached_at")
+        if urgent_owed(
+            due_at=due_at,
+            met_at=getattr(ticket, f"{name}_met_at"),
+            breached_at=breached_at,
+            paused_at=getattr(ticket, f"{name}_paused_at"),
+        ):
+            owed.append((due_at, name, breached_at is not None or due_at < now))
+    if not owed:
+        return None
+    due_at, name, breached = min(owed)
+    return Urgent(name, str(ClockName(name).label), due_at, breached)
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """One clock as a person sees it, in their time zone."""
+
+    name: str
+    label: str
+    state: str  # running, paused, met, breached, no_target
+    due_at: datetime | None
+    due_local: datetime | None
+    met_at_local: datetime | None
+    business_time_left: timedelta | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.business_time_left is not None and self.business_time_left < timedelta(0)
+
+    @property
+    def left_text(self) -> str:
+        return format_duration(self.business_time_left)
+
+
+def clock_views(ticket: Ticket, *, now: datetime, time_zone: str) -> list[ClockView]:
+    """Every clock of the ticket that has started, for the admin and the portal."""
+    state = clocks_load(ticket)
+    if state is None:
+        return []
+    zone = ZoneInfo(time_zone)
+    views = []
+    for name in CLOCKS:
+        clock = state.clocks[name]
+        if clock.started_at is None or (clock.due_at is None and clock.met_at is None):
+            continue  # not started, or nothing promised for this priority
+        kind = clock.state
+        if kind == "running" and clock.due_at < now:
+            kind = "breached"  # overdue; the sweep records it within the minute
+        views.append(
+            ClockView(
+                name=name,
+                label=str(ClockName(name).label),
+                state=kind,
+                due_at=clock.due_at,
+                due_local=clock.due_at.astimezone(zone) if clock.due_at else None,
+                met_at_local=clock.met_at.astimezone(zone) if clock.met_at else None,
+                business_time_left=state.business_time_left(name, now),
+            )
+        )
+    return views
+
+
+def format_duration(delta: timedelta | None) -> str:
+    """`2h 05m`, `80h 00m` or `overdue 12m`. Counted in hours, never days: a business day is as
+    long as the calendar's opening hours, not 24 hours."""
+    if delta is None:
+        return "—"
+    prefix = "overdue " if delta < timedelta(0) else ""
+    minutes = int(abs(delta).total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{prefix}{hours}h {minutes:02d}m"
+    return f"{prefix}{minutes}m"

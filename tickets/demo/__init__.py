@@ -1,0 +1,1 @@
+"""The demo: its world as data (`world`) and the seeding that builds it (`seeding`)."""

@@ -1,0 +1,248 @@
+"""The demo world, as data: five regions with their shifts and people, three SLA tiers,
+twenty customer organisations, their people's names, and what their tickets are about.
+
+The seed (`tickets.demo.seeding`) builds it in the database; the load generator
+(`tickets.loadgen`) draws its load organisations and tickets from the same data.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from contracts.models import SLATier
+from contracts.sla_names import Priority
+from tickets.models import Ticket
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+
+
+def weekdays(start: str, end: str, days: tuple[str, ...] = WEEKDAYS) -> dict:
+    """Weekly hours: the same interval on each of `days`."""
+    return {day: [[start, end]] for day in days}
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    code: str
+    name: str
+    time_zone: str
+    country: str
+    subdivision: str
+    shift: tuple[str, str]
+    agents: tuple[str, ...]  # first names; the first of each team leads it
+
+
+REGIONS = (
+    RegionSpec(
+        "sg",
+        "Singapore",
+        "Asia/Singapore",
+        "SG",
+        "",
+        ("08:00", "18:00"),
+        ("Mei Tan", "Arjun Nair", "Siew Lin", "Hafiz Rahman", "Priya Das", "Wei Jie", "Nurul Aziz"),
+    ),
+    RegionSpec(
+        "dxb",
+        "Dubai",
+        "Asia/Dubai",
+        "AE",
+        "",
+        ("08:00", "17:00"),
+        (
+            "Layla Haddad",
+            "Omar Farouk",
+            "Sara Qureshi",
+            "Yusuf Karim",
+            "Aisha Noor",
+            "Rami Saleh",
+            "Hana Aziz",
+        ),
+    ),
+    RegionSpec(
+        "sao",
+        "São Paulo",
+        "America/Sao_Paulo",
+        "BR",
+        "SP",
+        ("08:00", "18:00"),
+        (
+            "Ana Souza",
+            "Bruno Lima",
+            "Carla Mendes",
+            "Diego Rocha",
+            "Elisa Costa",
+            "Felipe Alves",
+            "Gabriela Reis",
+        ),
+    ),
+    RegionSpec(
+        "ber",
+        "Berlin",
+        "Europe/Berlin",
+        "DE",
+        "BE",
+        ("08:00", "18:00"),
+        (
+            "Jonas Weber",
+            "Lena Fischer",
+            "Max Becker",
+            "Sophie Wagner",
+            "Felix Hoffmann",
+            "Clara Schulz",
+            "Paul Richter",
+        ),
+    ),
+    RegionSpec(
+        "nyc",
+        "New York",
+        "America/New_York",
+        "US",
+        "NY",
+        ("08:00", "20:00"),
+        (
+            "Emily Carter",
+            "James Miller",
+            "Olivia Brooks",
+            "Ethan Price",
+            "Ava Morgan",
+            "Noah Bennett",
+            "Mia Foster",
+        ),
+    ),
+)
+
+# (code, name, fee, coverage, objective, {priority: (first, next, workaround, resolution)},
+#  [(below %, credit %)])
+TIERS = (
+    (
+        "standard",
+        "Standard",
+        Decimal("1500.00"),
+        SLATier.Coverage.BUSINESS,
+        Decimal("95.00"),
+        {
+            Priority.P2: (120, 240, None, 2880),
+            Priority.P3: (480, 480, None, 4800),
+            Priority.P4: (960, 960, None, 9600),
+        },
+        [(Decimal("95"), Decimal("5")), (Decimal("90"), Decimal("10"))],
+    ),
+    (
+        "business",
+        "Business",
+        Decimal("4000.00"),
+        SLATier.Coverage.EXTENDED,
+        Decimal("97.00"),
+        {
+            Priority.P1: (30, 60, 120, 480),
+            Priority.P2: (60, 120, 240, 960),
+            Priority.P3: (240, 480, None, 2880),
+            Priority.P4: (480, 960, None, 4800),
+        },
+        [
+            (Decimal("97"), Decimal("5")),
+            (Decimal("93"), Decimal("10")),
+            (Decimal("85"), Decimal("20")),
+        ],
+    ),
+    (
+        "enterprise",
+        "Enterprise",
+        Decimal("12000.00"),
+        SLATier.Coverage.ALWAYS,
+        Decimal("99.00"),
+        {
+            Priority.P1: (10, 30, 30, 120),
+            Priority.P2: (30, 60, 120, 480),
+            Priority.P3: (120, 240, None, 1440),
+            Priority.P4: (480, 480, None, 4320),
+        },
+        [
+            (Decimal("99"), Decimal("10")),
+            (Decimal("95"), Decimal("20")),
+            (Decimal("90"), Decimal("30")),
+        ],
+    ),
+)
+
+# (name, region, tier or None for a customer whose contract has ended)
+ORGANISATIONS = (
+    ("Aurora Live", "ber", "enterprise"),
+    ("Beacon Voice", "nyc", "enterprise"),
+    ("Cobalt Streams", "sg", "business"),
+    ("Delta Broadcast", "sao", "standard"),
+    ("Ember Video", "dxb", "business"),
+    ("Fjord Media", "ber", "standard"),
+    ("Granite Games", "nyc", "business"),
+    ("Harbour Telecom", "sg", "enterprise"),
+    ("Iris Classrooms", "sao", "business"),
+    ("Juniper Health", "nyc", "enterprise"),
+    ("Kestrel Sports", "ber", "business"),
+    ("Lumen Events", "dxb", "standard"),
+    ("Monsoon Radio", "sg", "standard"),
+    ("Nimbus Meetings", "ber", "enterprise"),
+    ("Orchid Commerce", "sg", "business"),
+    ("Pampas Music", "sao", "enterprise"),
+    ("Quasar Esports", "nyc", "standard"),
+    ("Riverside Church Online", "nyc", None),
+    ("Saffron Learning", "dxb", "enterprise"),
+    ("Tundra Security", "ber", "business"),
+)
+
+CUSTOMER_NAMES = (
+    "Alice Martin",
+    "Ben Okafor",
+    "Chloe Dubois",
+    "Daniel Kim",
+    "Eva Novak",
+    "Farah Malik",
+    "George Ito",
+    "Hannah Berg",
+    "Ivan Petrov",
+    "Julia Rossi",
+    "Kofi Mensah",
+    "Lucia Ortega",
+)
+
+SUBJECTS = {
+    Ticket.ProductArea.STREAMING: (
+        "Viewers in {city} see buffering every few minutes",
+        "HLS playlist returns 404 after stream restart",
+        "Ingest disconnects when bitrate goes above 8 Mbps",
+        "Latency jumped from 3 s to 20 s on our main channel",
+    ),
+    Ticket.ProductArea.VOICE: (
+        "One-way audio for Android callers",
+        "Echo on calls bridged to PSTN",
+        "Voice SDK crashes on iOS 19 when switching to Bluetooth",
+    ),
+    Ticket.ProductArea.VIDEO: (
+        "Video freezes for participants behind corporate proxies",
+        "Screen share is black on macOS",
+        "Simulcast layers not switching under packet loss",
+    ),
+    Ticket.ProductArea.MESSAGING: (
+        "Chat messages arrive out of order",
+        "Presence events delayed by several minutes",
+    ),
+    Ticket.ProductArea.CONSOLE: (
+        "Usage dashboard shows no data since yesterday",
+        "Cannot rotate API keys in the console",
+    ),
+    Ticket.ProductArea.BILLING: (
+        "Invoice shows minutes we did not use",
+        "Please add a second billing contact",
+    ),
+}
+ALERT_SUBJECTS = (
+    "[ALERT] Ingest error rate above 5% in {city}",
+    "[ALERT] TURN relay allocation failures",
+    "[ALERT] Stream health check failing for channel main-01",
+)
+
+
+# How the demo's tickets are spread over outcomes and channels.
+SCENARIOS = ("new", "open", "pending", "resolved", "closed")
+SCENARIO_WEIGHTS = (3, 5, 2, 6, 6)
+CHANNELS = tuple(Ticket.Channel.values)
+CHANNEL_WEIGHTS = (6, 4, 2, 2, 1)

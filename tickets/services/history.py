@@ -1,0 +1,113 @@
+"""What every write to a ticket shares: the locked row, its clocks, and its history.
+
+A service opens its transaction, takes a `TicketWork` on the locked ticket, applies one or more
+steps (each moves the clocks with the transitions of `tickets.clocks` and adds its events), and
+finishes: one UPDATE of the fields that changed, one INSERT of the events, then the warnings
+and breaches the steps found. Nothing here opens a transaction.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from tickets.clock_store import clocks_load, clocks_store
+from tickets.clocks import Change, Clocks
+from tickets.models import Ticket, TicketEvent
+from tickets.services.alerts import alerts_raise
+
+# Clock changes that get an event of their own besides the operation's.
+DERIVED_KINDS = {"paused": TicketEvent.Kind.PAUSED, "resumed": TicketEvent.Kind.RESUMED}
+
+
+def is_agent(user: AbstractBaseUser | None) -> bool:
+    return bool(user is not None and user.is_staff)
+
+
+def ticket_lock(ticket: Ticket) -> Ticket:
+    """The ticket's row, locked until the transaction ends (the write lock on SQLite)."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+@dataclass
+class History:
+    """The events of one operation on one ticket, written together when it finishes."""
+
+    ticket: Ticket
+    now: datetime
+    events: list[TicketEvent] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    def add(
+        self,
+        kind: str,
+        actor: AbstractBaseUser | None,
+        data: dict[str, Any] | None = None,
+        *,
+        changes: Sequence[Change] = (),
+        at: datetime | None = None,
+        with_clocks: bool = True,
+    ) -> None:
+        """An event of the operation, with the clock changes it made (and one event per clock
+        it paused or resumed); its warnings and breaches are raised when the work finishes."""
+        at = at or self.now
+        payload = dict(data or {})
+        if with_clocks:
+            payload["clocks"] = [change.as_data() for change in changes]
+        self.events.append(TicketEvent(kind=kind, at=at, actor=actor, data=payload))
+        for change in changes:
+            # A clock with nothing promised (no target at this priority) pauses silently.
+            promised = change.due_before is not None or change.due_after is not None
+            if change.what in DERIVED_KINDS and promised:
+                self.events.append(
+                    TicketEvent(
+                        kind=DERIVED_KINDS[change.what],
+                        at=at,
+                        actor=actor,
+                        clock=change.clock,
+                        data=change.as_data(),
+                    )
+                )
+        self.changes += changes
+
+    def write(self) -> None:
+        """Insert the events (one statement) and raise the warnings and breaches found."""
+        for event in self.events:
+            event.ticket = self.ticket
+        TicketEvent.objects.bulk_create(self.events)
+        self.events = []
+        if self.changes:
+            alerts_raise(items=[(self.ticket, self.changes)], now=self.now)
+            self.changes = []
+
+
+@dataclass
+class TicketWork:
+    """One operation on one locked ticket: its clocks, the fields it changed, its history."""
+
+    ticket: Ticket
+    state: Clocks | None
+    history: History
+    now: datetime
+    fields: set[str] = field(default_factory=set)
+
+    @classmethod
+    def on(cls, ticket: Ticket, *, now: datetime) -> "TicketWork":
+        """Work on `ticket` (locked by the caller, or new) and its stored clocks."""
+        return cls(ticket, clocks_load(ticket), History(ticket, now), now)
+
+    def changed(self, *names: str) -> None:
+        self.fields.update(names)
+
+    def finish(self) -> Ticket:
+        """Store the clocks, update the changed fields of the row, write the history."""
+        if self.state is not None:
+            self.fields.update(clocks_store(self.ticket, self.state))
+        # Every operation is activity on the ticket, a note included.
+        self.ticket.updated_at = self.now
+        self.ticket.save(update_fields=sorted({*self.fields, "updated_at"}))
+        self.fields = set()
+        self.history.write()
+        return self.ticket
