@@ -6,12 +6,26 @@
   `account_manager`; `superuser`.
 """
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from contracts.business_time import WEEKDAYS
 from contracts.calendars import schedule_cache_clear
@@ -22,6 +36,7 @@ from tickets.demo.seeding import seed_world
 from tickets.models import ReferenceCounter
 
 User = get_user_model()
+ROOT = Path(__file__).resolve().parent
 
 MON_FRI_9_17 = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -32,15 +47,175 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
-def api_world(request, settings, tmp_path, time_machine):
+def media(settings, tmp_path) -> Path:
+    """Uploads go to a temporary folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def api_world(request, media, time_machine):
     """For API tests (`pytestmark = pytest.mark.usefixtures("api_world")`): uploads go to a
     temporary folder, the clock stands still at the test module's `NOW`, and the throttles'
     history (in the cache) starts and ends empty."""
-    settings.MEDIA_ROOT = tmp_path
     time_machine.move_to(request.module.NOW, tick=False)
     cache.clear()
     yield
     cache.clear()
+
+
+def api_client(user, *, token: bool = False) -> APIClient:
+    """An API client signed in as `user`: forced, or with a real token (`token=True`)."""
+    client = APIClient()
+    if token:
+        key, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key.key}")
+    else:
+        client.force_authenticate(user)
+    return client
+
+
+def error_of(response, status: int, code: str) -> dict:
+    """The error object of an API response, after checking it has the one error shape."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert list(body) == ["error"]
+    error = body["error"]
+    assert set(error) == {"status", "code", "message", "fields"}
+    assert (error["status"], error["code"]) == (status, code)
+    assert error["message"]
+    return error
+
+
+# --- Real processes: Celery workers and the development server ----------------------------------
+
+
+def database_url() -> str:
+    """The URL of the database this test runs on, for another process to use."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(s['NAME']).resolve().as_posix()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@dataclass
+class Worker:
+    queue: str
+    process: subprocess.Popen
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """Start real `celery worker` processes on the configured broker, each on a queue of its
+    own, against the test database: `celery_worker("--pool=solo")` returns a `Worker`. Each
+    runs in a process group of its own (a test may kill it as a whole); all are stopped at the
+    end, and what they said is printed (shown when the test fails)."""
+    workers: list[Worker] = []
+
+    def start(*options: str, queue: str | None = None, env: dict | None = None) -> Worker:
+        queue = queue or f"test-{uuid.uuid4().hex[:12]}"
+        log = (tmp_path / f"worker-{len(workers)}.log").open("w")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                *(options or ("--pool=solo",)),
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                f"--hostname={queue}-{uuid.uuid4().hex[:4]}@%h",
+                "-Q",
+                queue,
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url(),
+                "CELERY_QUEUE": queue,
+                **(env or {}),
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        workers.append(Worker(queue, process))
+        return workers[-1]
+
+    yield start
+    for worker in workers:
+        if worker.process.poll() is None:
+            os.killpg(worker.process.pid, signal.SIGTERM)
+            try:
+                worker.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.process.pid, signal.SIGKILL)
+                worker.process.wait()
+    for log in sorted(tmp_path.glob("worker-*.log")):
+        print(log.read_text()[-20_000:])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dev_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[str]:
+    """The server `make run` starts (`manage.py runserver`, Django's development server), in a
+    process of its own on the test database; its base URL. Tests that use it need
+    `transactional_db` so that the server sees their rows."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("dev-server")
+    with django_db_blocker.unblock():
+        url = database_url()
+    log = (folder / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            "--noreload",
+            "--skip-checks",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "true",
+            "DATABASE_URL": url,
+            "MEDIA_ROOT": str(folder / "media"),
+            "MERIDIAN_VAR_DIR": str(folder / "var"),
+            "AXES_ENABLED": "false",
+            # Messages a write enqueues must never reach a development worker.
+            "CELERY_QUEUE": f"test-dev-server-{uuid.uuid4().hex[:8]}",
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2):  # noqa: S310
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                pytest.fail(
+                    "the development server did not start:\n" + (folder / "server.log").read_text()
+                )
+            time.sleep(0.2)
+    yield base
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
 
 
 @pytest.fixture

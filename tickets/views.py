@@ -16,9 +16,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contracts.selectors import sla_terms_for
+from contracts.terms import ContractTermsMismatch
 from portal import views as portal_views
 from portal.errors import Refusal
 from portal.forms import add_refusal
@@ -71,17 +73,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         time_zone=timezone.get_current_timezone_name(),
         limit=DASHBOARD_SIZE,
     )
+    terms, refusal = None, None
+    try:
+        sla = sla_terms_for(organisation=member.organisation, at=now)
+    except ContractTermsMismatch as mismatch:
+        refusal = mismatch
+    else:
+        terms = contract_terms(sla, region_name=member.organisation.home_region.name)
     return render(
         request,
         "tickets/dashboard.html",
-        {
-            "member": member,
-            "tickets": tickets,
-            "terms": contract_terms(
-                sla_terms_for(organisation=member.organisation, at=now),
-                region_name=member.organisation.home_region.name,
-            ),
-        },
+        {"member": member, "tickets": tickets, "terms": terms, "terms_refusal": refusal},
     )
 
 
@@ -100,7 +102,12 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     member = member_for_user(request.user)
     now = timezone.now()
     organisation = member.organisation
-    sla = sla_terms_for(organisation=organisation, at=now)
+    try:
+        sla = sla_terms_for(organisation=organisation, at=now)
+    except ContractTermsMismatch as refusal:
+        # Never a ticket under terms nobody can vouch for: say so, and file nothing.
+        messages.error(request, f"{refusal} {_('Please call your account manager.')}")
+        return render(request, "tickets/ticket_form.html", {"form": None}, status=refusal.status)
     terms = contract_terms(sla, region_name=organisation.home_region.name)
     if request.method == "POST":
         form = TicketCreateForm(request.POST, request.FILES, terms=terms)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from conftest import make_tier
+from conftest import api_client, make_tier
 from contracts.models import Priority, ServiceCreditBand, SLATier
 from contracts.services import contract_create
 
@@ -17,14 +17,8 @@ CONTRACTS = "/api/v1/contracts/"
 TIERS = "/api/v1/tiers/"
 
 
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def test_a_member_lists_the_contracts_of_their_organisation_only(cast):
-    body = api(cast["requester_a"].user).get(CONTRACTS).json()
+    body = api_client(cast["requester_a"].user).get(CONTRACTS).json()
     (contract,) = body["results"]
     assert contract["reference"] == "CT-A-1"
     assert contract["organisation"] == {"slug": "acme", "name": "Acme Streaming"}
@@ -42,12 +36,12 @@ def test_a_member_lists_the_contracts_of_their_organisation_only(cast):
 
 
 def test_staff_list_every_contract(cast):
-    body = api(cast["agent_sg"].user).get(CONTRACTS).json()
+    body = api_client(cast["agent_sg"].user).get(CONTRACTS).json()
     assert [c["reference"] for c in body["results"]] == ["CT-A-1", "CT-B-1"]
 
 
 def test_a_contract_is_read_by_its_reference(cast):
-    response = api(cast["org_admin_b"].user).get(f"{CONTRACTS}CT-B-1/")
+    response = api_client(cast["org_admin_b"].user).get(f"{CONTRACTS}CT-B-1/")
     assert response.json()["tier"]["code"] == "standard"
     assert response.json()["url"] == "http://testserver/api/v1/contracts/CT-B-1/"
 
@@ -59,7 +53,7 @@ def test_a_member_sees_the_tiers_of_their_contracts_with_targets_and_credits(cas
     ServiceCreditBand.objects.create(
         tier=cast["contract_b"].tier, below_percent=Decimal("90"), credit_percent=Decimal("25")
     )
-    (tier,) = api(cast["requester_b"].user).get(TIERS).json()["results"]
+    (tier,) = api_client(cast["requester_b"].user).get(TIERS).json()["results"]
     assert (tier["code"], tier["coverage"], tier["monthly_fee"]) == (
         "standard",
         "business",
@@ -90,9 +84,9 @@ def test_a_tier_with_several_contracts_of_the_organisation_is_listed_once(cast):
         starts_on=date(2027, 1, 1),
         reference="CT-A-2",
     )
-    body = api(cast["org_admin_a"].user).get(TIERS).json()
+    body = api_client(cast["org_admin_a"].user).get(TIERS).json()
     assert [tier["code"] for tier in body["results"]] == ["enterprise"]
-    contracts = api(cast["org_admin_a"].user).get(CONTRACTS).json()["results"]
+    contracts = api_client(cast["org_admin_a"].user).get(CONTRACTS).json()["results"]
     assert [(c["reference"], c["status"]) for c in contracts] == [
         ("CT-A-1", "active"),
         (renewal.reference, "draft"),
@@ -101,9 +95,9 @@ def test_a_tier_with_several_contracts_of_the_organisation_is_listed_once(cast):
 
 def test_staff_see_every_tier(cast):
     make_tier("business", SLATier.Coverage.EXTENDED, {Priority.P1: (30, 60, 120, 480)})
-    body = api(cast["agent_ber"].user).get(TIERS).json()
+    body = api_client(cast["agent_ber"].user).get(TIERS).json()
     assert [tier["code"] for tier in body["results"]] == ["business", "enterprise", "standard"]
-    assert api(cast["agent_ber"].user).get(f"{TIERS}business/").status_code == 200
+    assert api_client(cast["agent_ber"].user).get(f"{TIERS}business/").status_code == 200
 
 
 @pytest.mark.parametrize("path", [CONTRACTS, TIERS])
@@ -129,7 +123,7 @@ def test_contract_and_tier_lists_make_the_same_number_of_queries_for_few_and_man
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_contracts_and_tiers_are_read_only(cast, method):
-    client = api(cast["org_admin_a"].user)
+    client = api_client(cast["org_admin_a"].user)
     for path in (CONTRACTS, f"{CONTRACTS}CT-A-1/", TIERS, f"{TIERS}enterprise/"):
         response = getattr(client, method)(path, {"status": "cancelled"})
         assert response.status_code == 405, path

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -15,8 +16,9 @@ from contracts.models import (
     EscalationPolicy,
     ServiceCreditBand,
 )
+from portal.admin.base import CappedCountPaginator
 from portal.models import DeadLetter, Heartbeat, TaskAttempt
-from tickets.models import Attachment
+from tickets.models import Attachment, Ticket
 from tickets.services import call_log, deadlines_sweep, ticket_create, ticket_reply
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -102,7 +104,6 @@ def world(cast, settings, tmp_path):
 
 
 def test_every_model_of_the_project_is_registered():
-    from django.apps import apps
 
     ours = {
         model
@@ -169,8 +170,6 @@ def test_admin_requires_staff(world, client):
 
 
 def test_busy_lists_never_count_past_the_cap(world, monkeypatch):
-    from portal.admin.base import CappedCountPaginator
-    from tickets.models import Ticket
 
     monkeypatch.setattr(CappedCountPaginator, "CAP", 2)
     with CaptureQueriesContext(connection) as queries:

@@ -9,6 +9,7 @@ from django.test import RequestFactory
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from conftest import error_of
 from portal.models import Member
 from tickets.models import Ticket
 from tickets.services import ticket_create
@@ -19,14 +20,6 @@ NEW_TICKET = {"subject": "Ingest down", "description": "No frames"}
 
 
 pytestmark = pytest.mark.usefixtures("api_world")
-
-
-def error_of(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert (error["status"], error["code"]) == (status, code)
-    assert set(error) == {"status", "code", "message", "fields"}
-    return error
 
 
 def token_for(member: Member) -> str:

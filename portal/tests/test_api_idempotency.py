@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from rest_framework.test import APIClient
 
+from conftest import api_client
 from portal.models import IdempotencyKey
 from portal.services import idempotency_keys_purge
 from tickets.models import Message, Ticket
@@ -21,18 +21,12 @@ NEW_TICKET = {"subject": "Ingest down", "description": "No frames since 09:55", 
 pytestmark = pytest.mark.usefixtures("api_world")
 
 
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def keyed(key: str) -> dict:
     return {"HTTP_IDEMPOTENCY_KEY": key}
 
 
 def test_the_same_key_twice_files_one_ticket_and_answers_the_same(cast):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     first = client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
     second = client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
     assert (first.status_code, second.status_code) == (201, 201)
@@ -52,7 +46,7 @@ def test_the_same_key_twice_files_one_ticket_and_answers_the_same(cast):
 
 
 def test_a_replay_returns_the_first_response_even_after_the_ticket_changed(cast):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     first = client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
     Ticket.objects.update(subject="Renamed")
     assert client.post(TICKETS, NEW_TICKET, **keyed("k-1")).json()["subject"] == "Ingest down"
@@ -60,7 +54,7 @@ def test_a_replay_returns_the_first_response_even_after_the_ticket_changed(cast)
 
 
 def test_the_same_key_with_a_different_body_is_a_422(cast):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
     response = client.post(TICKETS, {**NEW_TICKET, "priority": "p2"}, **keyed("k-1"))
     assert response.status_code == 422
@@ -71,7 +65,7 @@ def test_the_same_key_with_a_different_body_is_a_422(cast):
 
 
 def test_the_same_key_on_another_endpoint_is_a_422(cast):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     ticket_ref = client.post(TICKETS, NEW_TICKET, **keyed("k-1")).json()["reference"]
     response = client.post(f"{TICKETS}{ticket_ref}/replies/", {"body": "More"}, **keyed("k-1"))
     assert response.status_code == 422
@@ -79,15 +73,15 @@ def test_the_same_key_on_another_endpoint_is_a_422(cast):
 
 
 def test_keys_are_per_user(cast):
-    first = api(cast["requester_a"].user).post(TICKETS, NEW_TICKET, **keyed("shared"))
-    second = api(cast["colleague_a"].user).post(TICKETS, NEW_TICKET, **keyed("shared"))
+    first = api_client(cast["requester_a"].user).post(TICKETS, NEW_TICKET, **keyed("shared"))
+    second = api_client(cast["colleague_a"].user).post(TICKETS, NEW_TICKET, **keyed("shared"))
     assert (first.status_code, second.status_code) == (201, 201)
     assert first.json()["reference"] != second.json()["reference"]
     assert Ticket.objects.count() == 2
 
 
 def test_without_a_key_every_request_files_a_ticket(cast):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     client.post(TICKETS, NEW_TICKET)
     client.post(TICKETS, NEW_TICKET)
     assert Ticket.objects.count() == 2
@@ -95,7 +89,7 @@ def test_without_a_key_every_request_files_a_ticket(cast):
 
 
 def test_a_refused_request_is_not_remembered_so_the_fixed_one_may_use_the_key(cast):
-    client = api(cast["requester_b"].user)  # Standard: no P1
+    client = api_client(cast["requester_b"].user)  # Standard: no P1
     refused = client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
     assert refused.status_code == 400
     assert not IdempotencyKey.objects.exists()
@@ -106,7 +100,7 @@ def test_a_refused_request_is_not_remembered_so_the_fixed_one_may_use_the_key(ca
 
 def test_a_key_still_in_progress_is_a_409_and_files_nothing(cast):
     """The row a first request commits before it writes stops a concurrent duplicate."""
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
     IdempotencyKey.objects.update(status=None, response=None)  # as while the first runs
     response = client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
@@ -116,7 +110,7 @@ def test_a_key_still_in_progress_is_a_409_and_files_nothing(cast):
 
 
 def test_a_key_may_be_used_again_after_24_hours(cast, time_machine):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     client.post(TICKETS, NEW_TICKET, **keyed("k-1"))
     time_machine.move_to(NOW + timedelta(hours=23, minutes=59), tick=False)
     assert client.post(TICKETS, NEW_TICKET, **keyed("k-1"))["Idempotent-Replayed"] == "true"
@@ -129,7 +123,7 @@ def test_a_key_may_be_used_again_after_24_hours(cast, time_machine):
 
 
 def test_expired_keys_are_purged(cast):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     client.post(TICKETS, NEW_TICKET, **keyed("old"))
     assert idempotency_keys_purge(now=NOW + timedelta(hours=23)) == 0
     assert idempotency_keys_purge(now=NOW + timedelta(hours=24)) == 1
@@ -138,14 +132,14 @@ def test_expired_keys_are_purged(cast):
 
 @pytest.mark.parametrize("key", ["", "with space", "x" * 256, "caf\u00e9"])
 def test_an_unusable_key_is_a_400_on_the_header(cast, key):
-    response = api(cast["requester_a"].user).post(TICKETS, NEW_TICKET, **keyed(key))
+    response = api_client(cast["requester_a"].user).post(TICKETS, NEW_TICKET, **keyed(key))
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["Idempotency-Key"]
     assert not Ticket.objects.exists()
 
 
 def test_a_multipart_retry_with_the_same_files_is_a_replay_and_other_files_a_422(cast):
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
 
     def send(content: bytes):
         files = [SimpleUploadedFile("trace.log", content)]
@@ -169,7 +163,7 @@ def test_the_same_key_twice_adds_one_reply(cast):
         body_text="y",
         now=NOW,
     )
-    client = api(cast["agent_ber"].user)
+    client = api_client(cast["agent_ber"].user)
     path = f"{TICKETS}{ticket.reference}/replies/"
     first = client.post(path, {"body": "On it"}, **keyed("r-1"))
     second = client.post(path, {"body": "On it"}, **keyed("r-1"))
@@ -190,7 +184,7 @@ def test_concurrent_duplicates_file_one_ticket(cast):
     def send() -> None:
         try:
             barrier.wait()
-            response = api(user).post(TICKETS, NEW_TICKET, **keyed("race"))
+            response = api_client(user).post(TICKETS, NEW_TICKET, **keyed("race"))
             statuses.append(response.status_code)
         finally:
             connection.close()

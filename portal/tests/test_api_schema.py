@@ -13,6 +13,7 @@ from openapi_schema_validator import OAS30ReadValidator
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from conftest import api_client
 from portal.models import IdempotencyKey, Team
 from tickets.services import ticket_create, ticket_reply
 
@@ -154,14 +155,8 @@ def ticket(cast):
     return ticket
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def test_ticket_reads_match_the_schema_field_for_field(schema, cast, ticket):
-    customer = client_for(cast["requester_a"].user)
+    customer = api_client(cast["requester_a"].user)
     page = check(schema, customer.get("/api/v1/tickets/"), "/api/v1/tickets/")
     assert len(page["results"]) == 1
     detail_path = f"/api/v1/tickets/{ticket.reference}/"
@@ -171,7 +166,7 @@ def test_ticket_reads_match_the_schema_field_for_field(schema, cast, ticket):
     assert set(body["sla"]["clocks"][0]) == set(
         schema["components"]["schemas"]["Clock"]["properties"]
     )
-    staff = client_for(cast["agent_ber"].user)
+    staff = api_client(cast["agent_ber"].user)
     check(schema, staff.get(detail_path), "/api/v1/tickets/{reference}/")
     check(
         schema,
@@ -189,12 +184,12 @@ def test_a_ticket_without_sla_matches_the_schema(schema, cast):
         body_text="x",
         now=datetime(2025, 11, 3, 4, 0, tzinfo=UTC),
     )
-    response = client_for(cast["requester_b"].user).get(f"/api/v1/tickets/{ticket.reference}/")
+    response = api_client(cast["requester_b"].user).get(f"/api/v1/tickets/{ticket.reference}/")
     assert check(schema, response, "/api/v1/tickets/{reference}/")["sla"] is None
 
 
 def test_ticket_writes_match_the_schema(schema, cast, ticket):
-    customer = client_for(cast["requester_a"].user)
+    customer = api_client(cast["requester_a"].user)
     created = customer.post(
         "/api/v1/tickets/",
         {"subject": "New", "description": "x", "attachments": [SimpleUploadedFile("a.log", b"a")]},
@@ -208,7 +203,7 @@ def test_ticket_writes_match_the_schema(schema, cast, ticket):
     assert IdempotencyKey.objects.get().response == reply.json()
     resolved = customer.post(f"/api/v1/tickets/{ticket.reference}/status/", {"status": "resolved"})
     check(schema, resolved, "/api/v1/tickets/{reference}/status/", "post")
-    patched = client_for(cast["lead_ber"].user).patch(
+    patched = api_client(cast["lead_ber"].user).patch(
         f"/api/v1/tickets/{ticket.reference}/",
         {"assignee": "lena.agent", "team": Team.objects.get(name="Berlin L1").pk},
     )
@@ -217,7 +212,7 @@ def test_ticket_writes_match_the_schema(schema, cast, ticket):
 
 
 def test_contract_tier_and_organisation_reads_match_the_schema(schema, cast):
-    customer = client_for(cast["org_admin_a"].user)
+    customer = api_client(cast["org_admin_a"].user)
     for path, template in [
         ("/api/v1/contracts/", "/api/v1/contracts/"),
         ("/api/v1/contracts/CT-A-1/", "/api/v1/contracts/{reference}/"),
@@ -231,7 +226,7 @@ def test_contract_tier_and_organisation_reads_match_the_schema(schema, cast):
 
 
 def test_errors_match_the_schema(schema, cast, ticket, settings, time_machine):
-    customer = client_for(cast["requester_a"].user)
+    customer = api_client(cast["requester_a"].user)
     detail = f"/api/v1/tickets/{ticket.reference}/"
     check(schema, APIClient().get("/api/v1/tickets/"), "/api/v1/tickets/")  # 401
     check(schema, customer.get("/api/v1/tickets/", {"status": "x"}), "/api/v1/tickets/")  # 400

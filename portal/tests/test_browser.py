@@ -1,4 +1,5 @@
-"""A customer in a real browser (Debian's Chromium driven by Playwright) against a live server:
+"""A customer in a real browser (Debian's Chromium driven by Playwright) against the server
+`make run` starts (Django's development server, in a process of its own):
 log in, file a ticket with an attachment, follow its countdown on the dashboard, reply, resolve.
 
 The screenshots of the key pages are written to docs/screenshots/ and shown in the README.
@@ -33,6 +34,11 @@ PASSWORD = "correct-horse-battery"  # conftest's make_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing():
+    """Passwords hashed as in production: the server, a process of its own, checks them."""
+
+
 @pytest.fixture(scope="module")
 def chromium():
     executable = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,9 +61,9 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, live_server):
+def page(chromium, dev_server):
     context = chromium.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 860}, locale="en-GB"
+        base_url=dev_server, viewport={"width": 1280, "height": 860}, locale="en-GB"
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -77,8 +83,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_customer_files_a_ticket_follows_it_replies_and_resolves(cast, page, tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def test_customer_files_a_ticket_follows_it_replies_and_resolves(cast, page, tmp_path):
     requester = cast["requester_a"]
     # Some history so the dashboard is not empty.
     earlier = ticket_create(

@@ -6,8 +6,6 @@ the worker with `--include`, so that production modules carry no test tasks.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +27,6 @@ from portal.services import (
 )
 from portal.taskguard import GuardedTask, poison_reason
 from portal.tasks import record_heartbeat
-from portal.tests.test_celery_worker import ROOT, database_url
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DIED_FOUR_TIMES = "started 4 times without finishing (the worker died each time)"
@@ -315,57 +312,9 @@ def wait_for(condition: Callable[[], bool], *, timeout: float = 60) -> bool:
     return condition()
 
 
-@pytest.fixture
-def start_worker(transactional_db) -> Iterator[Callable[..., str]]:
-    """Start a real `celery worker` on a queue of its own; returns the queue's name."""
-    processes = []
-
-    def start(*options: str) -> str:
-        queue = f"test-{uuid.uuid4().hex[:12]}"
-        env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queue}
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                *options,
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                f"--hostname={queue}@%h",
-                "-Q",
-                queue,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        processes.append(process)
-        return queue
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            # Shown on failure: what the worker said.
-            print(process.stdout.read())
-
-
 @pytest.mark.worker
-def test_a_real_worker_parks_a_poison_message_and_goes_on_with_the_next_task(start_worker):
-    queue = start_worker("--pool=solo")
+def test_a_real_worker_parks_a_poison_message_and_goes_on_with_the_next_task(celery_worker):
+    queue = celery_worker("--pool=solo").queue
     poison_id = new_task_id()
     seed_attempts(poison_id, 3)
 
@@ -383,8 +332,8 @@ def test_a_real_worker_parks_a_poison_message_and_goes_on_with_the_next_task(sta
 
 
 @pytest.mark.worker
-def test_a_requeued_dead_letter_runs_on_a_real_worker(start_worker):
-    queue = start_worker("--pool=solo")
+def test_a_requeued_dead_letter_runs_on_a_real_worker(celery_worker):
+    queue = celery_worker("--pool=solo").queue
     dead_letter = DeadLetter.objects.create(
         task_id=new_task_id(),
         task_name=record_heartbeat.name,
@@ -404,12 +353,12 @@ def test_a_requeued_dead_letter_runs_on_a_real_worker(start_worker):
 
 
 @pytest.mark.worker
-def test_a_task_that_kills_its_worker_process_is_parked_after_three_starts(start_worker):
+def test_a_task_that_kills_its_worker_process_is_parked_after_three_starts(celery_worker):
     # Prefork: the pool's parent sees each child die (WorkerLostError), sends the message back
     # to the broker (reject_on_worker_lost) and forks a new child, which takes it again.
-    queue = start_worker(
+    queue = celery_worker(
         "--pool=prefork", "--concurrency=1", f"--include={kill_own_worker_process.__module__}"
-    )
+    ).queue
     poison_id = new_task_id()
 
     kill_own_worker_process.apply_async(task_id=poison_id, queue=queue)

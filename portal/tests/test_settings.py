@@ -9,6 +9,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from portal.celery import app
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_VARS = (
     "SECRET_KEY",
@@ -122,7 +124,6 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):
 
 
 def test_celery_is_configured_for_late_acks_and_json_only():
-    from portal.celery import app
 
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True

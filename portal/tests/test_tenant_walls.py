@@ -106,8 +106,7 @@ def request(user, name: str, method: str, payload: dict | None, objects: dict) -
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path, time_machine):
-    settings.MEDIA_ROOT = tmp_path
+def _still(media, time_machine):
     time_machine.move_to(NOW, tick=False)
 
 

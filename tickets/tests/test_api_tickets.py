@@ -7,9 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
+from conftest import api_client, error_of
 from portal.models import Organisation, Team
 from tickets.models import Attachment, Message, Ticket, TicketEvent
 from tickets.services import ticket_change_status, ticket_create, ticket_reply
@@ -19,19 +18,6 @@ LIST = "/api/v1/tickets/"
 
 
 pytestmark = pytest.mark.usefixtures("api_world")
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def token_api(user) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def url(ticket: Ticket, suffix: str = "") -> str:
@@ -51,18 +37,6 @@ def file_ticket(member, *, subject="Stream drops", priority="p3", at=NOW, **extr
     )
 
 
-def error_of(response, status: int, code: str) -> dict:
-    """The error object of a response, after checking it has the one error shape."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert list(body) == ["error"]
-    error = body["error"]
-    assert set(error) == {"status", "code", "message", "fields"}
-    assert (error["status"], error["code"]) == (status, code)
-    assert error["message"]
-    return error
-
-
 def references(response) -> list[str]:
     return [row["reference"] for row in response.json()["results"]]
 
@@ -74,7 +48,7 @@ def test_an_org_admin_lists_every_ticket_of_the_organisation_and_no_other(cast):
     mine = file_ticket(cast["requester_a"])
     colleagues = file_ticket(cast["colleague_a"])
     file_ticket(cast["requester_b"])
-    response = api(cast["org_admin_a"].user).get(LIST)
+    response = api_client(cast["org_admin_a"].user).get(LIST)
     assert response.status_code == 200
     assert references(response) == [mine.reference, colleagues.reference]
     assert response.json()["next"] is None
@@ -83,25 +57,25 @@ def test_an_org_admin_lists_every_ticket_of_the_organisation_and_no_other(cast):
 def test_a_requester_lists_only_their_own_tickets_unless_the_organisation_shares(cast):
     mine = file_ticket(cast["requester_a"])
     colleagues = file_ticket(cast["colleague_a"])
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     assert references(client.get(LIST)) == [mine.reference]
     Organisation.objects.filter(pk=cast["org_a"].pk).update(requesters_see_all_tickets=True)
-    client = api(type(cast["requester_a"].user).objects.get(pk=cast["requester_a"].user.pk))
+    client = api_client(type(cast["requester_a"].user).objects.get(pk=cast["requester_a"].user.pk))
     assert references(client.get(LIST)) == [mine.reference, colleagues.reference]
 
 
 def test_agents_list_tickets_of_every_organisation(cast):
     a = file_ticket(cast["requester_a"])
     b = file_ticket(cast["requester_b"])
-    assert references(api(cast["agent_sg"].user).get(LIST)) == [a.reference, b.reference]
+    assert references(api_client(cast["agent_sg"].user).get(LIST)) == [a.reference, b.reference]
 
 
 def test_a_list_row_names_the_organisation_requester_team_and_assignee(cast):
     ticket = file_ticket(cast["requester_a"])
-    api(cast["lead_ber"].user).patch(
+    api_client(cast["lead_ber"].user).patch(
         url(ticket), {"assignee": "lena.agent", "team": cast["agent_ber"].team_id}
     )
-    (row,) = api(cast["org_admin_a"].user).get(LIST).json()["results"]
+    (row,) = api_client(cast["org_admin_a"].user).get(LIST).json()["results"]
     assert row["url"] == f"http://testserver/api/v1/tickets/{ticket.reference}/"
     assert row["organisation"] == {"slug": "acme", "name": "Acme Streaming"}
     assert row["requester"] == {"name": "Rita Requester", "email": "rita.requester@acme.test"}
@@ -116,7 +90,7 @@ def test_the_list_filters_by_status_priority_and_updated_since(cast, time_machin
     urgent = file_ticket(cast["requester_a"], priority="p1")
     resolved = file_ticket(cast["requester_a"])
     ticket_change_status(ticket=resolved, status="resolved", now=NOW, actor=cast["agent_ber"].user)
-    client = api(cast["org_admin_a"].user)
+    client = api_client(cast["org_admin_a"].user)
     assert references(client.get(LIST, {"status": "new"})) == [old.reference, urgent.reference]
     assert references(client.get(LIST, {"status": "resolved,new", "priority": "p1,p3"})) == [
         urgent.reference,
@@ -159,14 +133,14 @@ def test_the_list_filters_by_status_priority_and_updated_since(cast, time_machin
 )
 def test_bad_list_parameters_are_a_400_naming_the_parameter(cast, params, field):
     file_ticket(cast["requester_a"])
-    error = error_of(api(cast["org_admin_a"].user).get(LIST, params), 400, "invalid")
+    error = error_of(api_client(cast["org_admin_a"].user).get(LIST, params), 400, "invalid")
     assert list(error["fields"]) == [field]
 
 
 @pytest.mark.parametrize("page_size", ["-1", "0", "abc", "100000"])
 def test_an_unusable_page_size_falls_back_to_a_sensible_one(cast, page_size):
     file_ticket(cast["requester_a"])
-    response = api(cast["org_admin_a"].user).get(LIST, {"page_size": page_size})
+    response = api_client(cast["org_admin_a"].user).get(LIST, {"page_size": page_size})
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1
 
@@ -182,7 +156,7 @@ def test_cursor_pages_walk_every_ticket_once_by_update_then_id(cast, time_machin
         now=NOW + timedelta(minutes=5),
     )
     expected = [t.reference for t in tickets[1:]] + [tickets[0].reference]
-    client = api(cast["org_admin_a"].user)
+    client = api_client(cast["org_admin_a"].user)
     seen, page = [], client.get(LIST, {"page_size": 2})
     while True:
         assert page.status_code == 200
@@ -203,7 +177,7 @@ def test_the_list_makes_the_same_number_of_queries_for_5_and_50_tickets(
     for n in range(5):
         ticket = file_ticket(requester, subject=f"T{n}")
         ticket_reply(ticket=ticket, author=agent.user, body_text="On it", now=NOW)
-    client = token_api(cast[who].user)
+    client = api_client(cast[who].user, token=True)
     with CaptureQueriesContext(connection) as five:
         response = client.get(LIST, {"page_size": 100})
     assert len(response.json()["results"]) == 5
@@ -221,7 +195,7 @@ def test_the_list_makes_the_same_number_of_queries_for_5_and_50_tickets(
 def test_a_ticket_shows_its_sla_clocks_with_due_instants_and_business_time_left(cast, time_machine):
     ticket = file_ticket(cast["requester_a"], priority="p2")
     time_machine.move_to(NOW + timedelta(minutes=10), tick=False)
-    body = api(cast["requester_a"].user).get(url(ticket)).json()
+    body = api_client(cast["requester_a"].user).get(url(ticket)).json()
     assert body["sla"]["contract"] == "CT-A-1"
     assert body["sla"]["tier"] == {"code": "enterprise", "name": "Enterprise"}
     assert body["sla"]["calendar"]["code"] == "24x7"
@@ -252,7 +226,7 @@ def test_an_answered_and_an_overdue_clock_say_so(cast, time_machine):
     time_machine.move_to(NOW + timedelta(minutes=45), tick=False)
     clocks = {
         clock["name"]: clock
-        for clock in api(cast["agent_ber"].user).get(url(ticket)).json()["sla"]["clocks"]
+        for clock in api_client(cast["agent_ber"].user).get(url(ticket)).json()["sla"]["clocks"]
     }
     assert clocks["first_response"]["state"] == "met"
     assert clocks["first_response"]["met_at"] == "2026-03-02T10:05:00Z"
@@ -263,7 +237,7 @@ def test_an_answered_and_an_overdue_clock_say_so(cast, time_machine):
 
 def test_a_ticket_without_a_contract_has_no_sla(cast):
     ticket = file_ticket(cast["requester_b"], at=datetime(2025, 12, 1, 4, 0, tzinfo=UTC))
-    body = api(cast["requester_b"].user).get(url(ticket)).json()
+    body = api_client(cast["requester_b"].user).get(url(ticket)).json()
     assert body["sla"] is None
 
 
@@ -272,26 +246,28 @@ def test_customers_read_the_public_conversation_and_agents_the_internal_notes_to
     agent = cast["agent_ber"].user
     ticket_reply(ticket=ticket, author=agent, body_text="Escalate to L2", now=NOW, internal=True)
     ticket_reply(ticket=ticket, author=agent, body_text="We are on it", now=NOW)
-    customer = api(cast["requester_a"].user).get(url(ticket)).json()
+    customer = api_client(cast["requester_a"].user).get(url(ticket)).json()
     assert [(m["body_text"], m["internal"]) for m in customer["messages"]] == [
         ("It drops every hour.", False),
         ("We are on it", False),
     ]
     assert customer["messages"][1]["author_name"] == "Lena Agent"
     assert customer["messages"][1]["author_kind"] == "agent"
-    staff = api(agent).get(url(ticket)).json()
+    staff = api_client(agent).get(url(ticket)).json()
     assert [m["internal"] for m in staff["messages"]] == [False, True, False]
 
 
 def test_a_ticket_reference_is_found_whatever_its_case(cast):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["requester_a"].user).get(f"/api/v1/tickets/{ticket.reference.lower()}/")
+    response = api_client(cast["requester_a"].user).get(
+        f"/api/v1/tickets/{ticket.reference.lower()}/"
+    )
     assert response.json()["reference"] == ticket.reference
 
 
 def test_a_missing_ticket_is_a_404_in_the_error_shape(cast):
     error = error_of(
-        api(cast["requester_a"].user).get("/api/v1/tickets/MRD-999999/"), 404, "not_found"
+        api_client(cast["requester_a"].user).get("/api/v1/tickets/MRD-999999/"), 404, "not_found"
     )
     assert error["fields"] == {}
 
@@ -300,7 +276,7 @@ def test_reading_a_ticket_makes_the_same_number_of_queries_for_1_and_10_messages
     cast, django_assert_num_queries
 ):
     ticket = file_ticket(cast["requester_a"], attachments=[SimpleUploadedFile("a.log", b"a")])
-    client = token_api(cast["agent_ber"].user)
+    client = api_client(cast["agent_ber"].user, token=True)
     client.get(url(ticket))  # the calendar schedule is cached per process after first use
     with CaptureQueriesContext(connection) as one:
         client.get(url(ticket))
@@ -322,7 +298,7 @@ def test_reading_a_ticket_makes_the_same_number_of_queries_for_1_and_10_messages
 
 
 def test_a_customer_files_a_ticket_as_json_and_gets_it_back_with_its_sla(cast):
-    response = api(cast["requester_a"].user).post(
+    response = api_client(cast["requester_a"].user).post(
         LIST,
         {
             "subject": "Ingest down",
@@ -345,12 +321,14 @@ def test_a_customer_files_a_ticket_as_json_and_gets_it_back_with_its_sla(cast):
 
 
 def test_a_ticket_filed_without_priority_or_area_is_p3_other(cast):
-    response = api(cast["requester_a"].user).post(LIST, {"subject": "Q", "description": "How?"})
+    response = api_client(cast["requester_a"].user).post(
+        LIST, {"subject": "Q", "description": "How?"}
+    )
     assert (response.json()["priority"], response.json()["product_area"]) == ("p3", "other")
 
 
 def test_a_customer_files_a_ticket_with_attachments_as_multipart(cast):
-    response = api(cast["requester_a"].user).post(
+    response = api_client(cast["requester_a"].user).post(
         LIST,
         {
             "subject": "Logs",
@@ -377,7 +355,7 @@ def test_a_customer_files_a_ticket_with_attachments_as_multipart(cast):
 
 
 def test_a_priority_the_contract_does_not_cover_is_refused_on_the_priority_field(cast):
-    response = api(cast["requester_b"].user).post(
+    response = api_client(cast["requester_b"].user).post(
         LIST, {"subject": "Down", "description": "All calls fail", "priority": "p1"}
     )
     error = error_of(response, 400, "invalid")
@@ -397,7 +375,7 @@ def test_a_priority_the_contract_does_not_cover_is_refused_on_the_priority_field
     ],
 )
 def test_unacceptable_attachments_are_refused_on_the_attachments_field(cast, files, message):
-    response = api(cast["requester_a"].user).post(
+    response = api_client(cast["requester_a"].user).post(
         LIST,
         {"subject": "Logs", "description": "Attached", "attachments": files},
         format="multipart",
@@ -410,7 +388,7 @@ def test_unacceptable_attachments_are_refused_on_the_attachments_field(cast, fil
 
 def test_an_attachment_over_the_size_limit_is_refused(cast, settings):
     settings.ATTACHMENT_MAX_BYTES = 1024
-    response = api(cast["requester_a"].user).post(
+    response = api_client(cast["requester_a"].user).post(
         LIST,
         {
             "subject": "Logs",
@@ -424,7 +402,7 @@ def test_an_attachment_over_the_size_limit_is_refused(cast, settings):
 
 
 def test_agents_do_not_file_tickets_through_the_api(cast):
-    response = api(cast["agent_ber"].user).post(LIST, {"subject": "x", "description": "y"})
+    response = api_client(cast["agent_ber"].user).post(LIST, {"subject": "x", "description": "y"})
     error_of(response, 403, "permission_denied")
     assert not Ticket.objects.exists()
 
@@ -452,7 +430,7 @@ BAD_TICKETS = [
 
 @pytest.mark.parametrize(("payload", "fields"), BAD_TICKETS)
 def test_bad_ticket_input_is_a_400_naming_the_fields(cast, payload, fields):
-    response = api(cast["requester_a"].user).post(LIST, payload, format="json")
+    response = api_client(cast["requester_a"].user).post(LIST, payload, format="json")
     error = error_of(response, 400, "invalid")
     assert set(error["fields"]) == fields
     assert not Ticket.objects.exists()
@@ -476,7 +454,7 @@ def test_bad_ticket_input_is_a_400_naming_the_fields(cast, payload, fields):
     ],
 )
 def test_unreadable_bodies_are_refused_in_the_error_shape(cast, body, content_type, status, code):
-    response = api(cast["requester_a"].user).generic("POST", LIST, body, content_type)
+    response = api_client(cast["requester_a"].user).generic("POST", LIST, body, content_type)
     error_of(response, status, code)
     assert not Ticket.objects.exists()
 
@@ -486,7 +464,7 @@ def test_unreadable_bodies_are_refused_in_the_error_shape(cast, body, content_ty
 
 def test_a_customer_replies_with_an_attachment(cast):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["requester_a"].user).post(
+    response = api_client(cast["requester_a"].user).post(
         url(ticket, "replies/"),
         {"body": "Here is the log", "attachments": [SimpleUploadedFile("more.log", b"data")]},
         format="multipart",
@@ -505,19 +483,19 @@ def test_a_customer_replies_with_an_attachment(cast):
 
 def test_an_agent_leaves_an_internal_note_the_customer_never_sees(cast):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["agent_ber"].user).post(
+    response = api_client(cast["agent_ber"].user).post(
         url(ticket, "replies/"), {"body": "Check the ingest node", "internal": True}
     )
     assert response.status_code == 201
     assert response.json()["internal"] is True
     assert Message.objects.get(pk=response.json()["id"]).visibility == "internal"
-    customer_view = api(cast["requester_a"].user).get(url(ticket)).json()
+    customer_view = api_client(cast["requester_a"].user).get(url(ticket)).json()
     assert "Check the ingest node" not in [m["body_text"] for m in customer_view["messages"]]
 
 
 def test_an_agent_reply_answers_the_first_response_clock(cast):
     ticket = file_ticket(cast["requester_a"], priority="p2")
-    api(cast["agent_ber"].user).post(url(ticket, "replies/"), {"body": "Looking now"})
+    api_client(cast["agent_ber"].user).post(url(ticket, "replies/"), {"body": "Looking now"})
     ticket.refresh_from_db()
     assert ticket.first_response_met_at == NOW
     assert ticket.status == "open"
@@ -525,7 +503,7 @@ def test_an_agent_reply_answers_the_first_response_clock(cast):
 
 def test_customers_cannot_write_internal_notes(cast):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["requester_a"].user).post(
+    response = api_client(cast["requester_a"].user).post(
         url(ticket, "replies/"), {"body": "psst", "internal": True}
     )
     error_of(response, 403, "permission_denied")
@@ -535,7 +513,9 @@ def test_customers_cannot_write_internal_notes(cast):
 def test_a_reply_on_a_closed_ticket_is_refused_with_the_reason(cast):
     ticket = file_ticket(cast["requester_a"])
     ticket_change_status(ticket=ticket, status="closed", now=NOW, actor=cast["agent_ber"].user)
-    response = api(cast["requester_a"].user).post(url(ticket, "replies/"), {"body": "Hello?"})
+    response = api_client(cast["requester_a"].user).post(
+        url(ticket, "replies/"), {"body": "Hello?"}
+    )
     error = error_of(response, 400, "invalid")
     assert error["message"] == f"{ticket.reference} is closed; open a new ticket instead."
     assert error["fields"] == {}
@@ -554,7 +534,7 @@ def test_a_reply_on_a_closed_ticket_is_refused_with_the_reason(cast):
 def test_bad_replies_are_a_400_naming_the_field(cast, payload, field):
     ticket = file_ticket(cast["requester_a"])
     error = error_of(
-        api(cast["requester_a"].user).post(url(ticket, "replies/"), payload), 400, "invalid"
+        api_client(cast["requester_a"].user).post(url(ticket, "replies/"), payload), 400, "invalid"
     )
     assert field in error["fields"]
 
@@ -564,7 +544,7 @@ def test_bad_replies_are_a_400_naming_the_field(cast, payload, field):
 
 def test_a_customer_resolves_and_reopens_within_the_window(cast, time_machine):
     ticket = file_ticket(cast["requester_a"])
-    client = api(cast["requester_a"].user)
+    client = api_client(cast["requester_a"].user)
     response = client.post(url(ticket, "status/"), {"status": "resolved"})
     assert response.status_code == 200
     assert response.json()["status"] == "resolved"
@@ -580,14 +560,16 @@ def test_a_customer_cannot_reopen_after_the_window(cast, time_machine, settings)
     ticket = file_ticket(cast["requester_a"])
     ticket_change_status(ticket=ticket, status="resolved", now=NOW, actor=cast["agent_ber"].user)
     time_machine.move_to(NOW + timedelta(days=15), tick=False)
-    response = api(cast["requester_a"].user).post(url(ticket, "status/"), {"status": "open"})
+    response = api_client(cast["requester_a"].user).post(url(ticket, "status/"), {"status": "open"})
     error = error_of(response, 400, "invalid")
     assert "can no longer be reopened" in error["fields"]["status"][0]
 
 
 def test_customers_may_only_resolve_or_reopen(cast):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["requester_a"].user).post(url(ticket, "status/"), {"status": "pending"})
+    response = api_client(cast["requester_a"].user).post(
+        url(ticket, "status/"), {"status": "pending"}
+    )
     error = error_of(response, 400, "invalid")
     assert error["fields"] == {
         "status": ["Customers can resolve a ticket or reopen a resolved one."]
@@ -596,7 +578,7 @@ def test_customers_may_only_resolve_or_reopen(cast):
 
 def test_agents_move_a_ticket_along_its_transitions(cast):
     ticket = file_ticket(cast["requester_a"])
-    client = api(cast["agent_ber"].user)
+    client = api_client(cast["agent_ber"].user)
     assert client.post(url(ticket, "status/"), {"status": "pending"}).json()["status"] == "pending"
     assert client.post(url(ticket, "status/"), {"status": "closed"}).json()["status"] == "closed"
     error = error_of(client.post(url(ticket, "status/"), {"status": "open"}), 400, "invalid")
@@ -608,13 +590,15 @@ def test_agents_move_a_ticket_along_its_transitions(cast):
 )
 def test_a_bad_status_is_a_400_on_the_status_field(cast, payload):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["agent_ber"].user).post(url(ticket, "status/"), payload, format="json")
+    response = api_client(cast["agent_ber"].user).post(
+        url(ticket, "status/"), payload, format="json"
+    )
     assert list(error_of(response, 400, "invalid")["fields"]) == ["status"]
 
 
 def test_the_status_endpoint_takes_json_only(cast):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["agent_ber"].user).post(
+    response = api_client(cast["agent_ber"].user).post(
         url(ticket, "status/"), {"status": "open"}, format="multipart"
     )
     error_of(response, 415, "unsupported_media_type")
@@ -625,7 +609,7 @@ def test_the_status_endpoint_takes_json_only(cast):
 
 def test_an_agent_changes_priority_and_the_clocks_follow(cast):
     ticket = file_ticket(cast["requester_a"], priority="p3")
-    response = api(cast["agent_ber"].user).patch(url(ticket), {"priority": "p1"})
+    response = api_client(cast["agent_ber"].user).patch(url(ticket), {"priority": "p1"})
     assert response.status_code == 200, response.content
     clocks = {c["name"]: c for c in response.json()["sla"]["clocks"]}
     assert clocks["first_response"]["due_at"] == "2026-03-02T10:10:00Z"
@@ -640,7 +624,7 @@ def test_an_agent_changes_priority_and_the_clocks_follow(cast):
 def test_an_agent_assigns_a_team_and_an_agent_and_unassigns_again(cast):
     ticket = file_ticket(cast["requester_a"])
     l2 = Team.objects.get(name="Berlin L2")
-    client = api(cast["lead_ber"].user)
+    client = api_client(cast["lead_ber"].user)
     body = client.patch(url(ticket), {"team": l2.pk, "assignee": "max.l2"}).json()
     assert body["team"] == {"id": l2.pk, "name": "Berlin L2"}
     assert body["assignee"]["username"] == "max.l2"
@@ -651,7 +635,7 @@ def test_an_agent_assigns_a_team_and_an_agent_and_unassigns_again(cast):
 
 def test_customers_may_not_patch_a_ticket_they_can_see(cast):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["org_admin_a"].user).patch(url(ticket), {"priority": "p1"})
+    response = api_client(cast["org_admin_a"].user).patch(url(ticket), {"priority": "p1"})
     error = error_of(response, 403, "permission_denied")
     assert "Only agents" in error["message"]
     ticket.refresh_from_db()
@@ -675,20 +659,20 @@ def test_customers_may_not_patch_a_ticket_they_can_see(cast):
 )
 def test_bad_agent_changes_are_a_400_naming_the_field(cast, payload, field):
     ticket = file_ticket(cast["requester_a"])
-    response = api(cast["agent_ber"].user).patch(url(ticket), payload, format="json")
+    response = api_client(cast["agent_ber"].user).patch(url(ticket), payload, format="json")
     assert list(error_of(response, 400, "invalid")["fields"]) == [field]
 
 
 def test_a_priority_outside_the_contract_is_refused_on_the_priority_field(cast):
     ticket = file_ticket(cast["requester_b"], priority="p2")
-    response = api(cast["agent_sg"].user).patch(url(ticket), {"priority": "p1"})
+    response = api_client(cast["agent_sg"].user).patch(url(ticket), {"priority": "p1"})
     error = error_of(response, 400, "invalid")
     assert "does not cover P1" in error["fields"]["priority"][0]
 
 
 def test_put_and_delete_are_not_allowed_on_a_ticket(cast):
     ticket = file_ticket(cast["requester_a"])
-    client = api(cast["agent_ber"].user)
+    client = api_client(cast["agent_ber"].user)
     error_of(client.put(url(ticket), {"priority": "p1"}), 405, "method_not_allowed")
     error_of(client.delete(url(ticket)), 405, "method_not_allowed")
     error_of(client.delete(LIST), 405, "method_not_allowed")
@@ -715,9 +699,11 @@ def ticket_with_files(cast) -> Ticket:
 
 
 def test_customers_list_the_attachments_of_the_public_conversation_only(cast, ticket_with_files):
-    customer = api(cast["requester_a"].user).get(url(ticket_with_files, "attachments/")).json()
+    customer = (
+        api_client(cast["requester_a"].user).get(url(ticket_with_files, "attachments/")).json()
+    )
     assert [a["filename"] for a in customer] == ["trace.log"]
-    staff = api(cast["agent_ber"].user).get(url(ticket_with_files, "attachments/")).json()
+    staff = api_client(cast["agent_ber"].user).get(url(ticket_with_files, "attachments/")).json()
     assert [a["filename"] for a in staff] == ["trace.log", "analysis.txt"]
     assert staff[0]["download_url"] == (
         f"http://testserver{url(ticket_with_files)}attachments/{staff[0]['id']}/"
@@ -726,7 +712,7 @@ def test_customers_list_the_attachments_of_the_public_conversation_only(cast, ti
 
 def test_an_attachment_downloads_as_a_file(cast, ticket_with_files):
     attachment = ticket_with_files.attachments.get(filename="trace.log")
-    response = api(cast["requester_a"].user).get(
+    response = api_client(cast["requester_a"].user).get(
         url(ticket_with_files, f"attachments/{attachment.pk}/"), HTTP_ACCEPT="text/plain"
     )
     assert response.status_code == 200
@@ -739,29 +725,29 @@ def test_an_attachment_downloads_as_a_file(cast, ticket_with_files):
 def test_an_internal_notes_attachment_is_a_404_for_customers(cast, ticket_with_files):
     attachment = ticket_with_files.attachments.get(filename="analysis.txt")
     path = url(ticket_with_files, f"attachments/{attachment.pk}/")
-    error_of(api(cast["requester_a"].user).get(path), 404, "not_found")
-    assert api(cast["agent_ber"].user).get(path).status_code == 200
+    error_of(api_client(cast["requester_a"].user).get(path), 404, "not_found")
+    assert api_client(cast["agent_ber"].user).get(path).status_code == 200
 
 
 def test_an_attachment_of_another_ticket_is_a_404_under_this_one(cast, ticket_with_files):
     other = file_ticket(cast["requester_a"], attachments=[SimpleUploadedFile("o.log", b"o")])
     attachment = other.attachments.get()
     path = url(ticket_with_files, f"attachments/{attachment.pk}/")
-    error_of(api(cast["requester_a"].user).get(path), 404, "not_found")
+    error_of(api_client(cast["requester_a"].user).get(path), 404, "not_found")
 
 
 def test_an_attachment_whose_file_is_gone_is_a_404_not_a_crash(cast, ticket_with_files):
     attachment = ticket_with_files.attachments.get(filename="trace.log")
     attachment.file.storage.delete(attachment.file.name)
     path = url(ticket_with_files, f"attachments/{attachment.pk}/")
-    error = error_of(api(cast["requester_a"].user).get(path), 404, "not_found")
+    error = error_of(api_client(cast["requester_a"].user).get(path), 404, "not_found")
     assert error["message"] == "The file of this attachment is no longer stored."
 
 
 @pytest.mark.parametrize("attachment_id", ["999999", "99999999999999999999999", "abc", "-1"])
 def test_unknown_attachment_ids_are_a_404(cast, ticket_with_files, attachment_id):
     path = url(ticket_with_files, f"attachments/{attachment_id}/")
-    error_of(api(cast["agent_ber"].user).get(path), 404, "not_found")
+    error_of(api_client(cast["agent_ber"].user).get(path), 404, "not_found")
 
 
 def test_an_attachment_with_a_hostile_name_and_type_downloads_safely(cast, ticket_with_files):
@@ -770,7 +756,7 @@ def test_an_attachment_with_a_hostile_name_and_type_downloads_safely(cast, ticke
         filename='evil\r\nSet-Cookie: x=1; "a".html', content_type="text/html\r\nX-Evil: 1"
     )
     path = url(ticket_with_files, f"attachments/{attachment.pk}/")
-    response = api(cast["requester_a"].user).get(path)
+    response = api_client(cast["requester_a"].user).get(path)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment;")

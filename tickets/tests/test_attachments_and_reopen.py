@@ -13,10 +13,7 @@ from tickets.services import (
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def create(member, **extra):

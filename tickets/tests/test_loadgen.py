@@ -17,6 +17,7 @@ from tickets.clocks import CLOCKS
 from tickets.demo.world import ALERT_SUBJECTS, REGIONS, SUBJECTS
 from tickets.loadgen import DUE_WINDOW, LoadgenError, loadgen
 from tickets.models import Message, PhoneCall, SLAAlert, Ticket, TicketEvent
+from tickets.services.sweep import deadlines_sweep
 
 pytestmark = pytest.mark.usefixtures("demo_world")
 
@@ -249,7 +250,6 @@ def test_due_now_leaves_exactly_that_many_clocks_due_within_the_last_minutes(db)
 
 
 def test_a_sweep_now_records_exactly_one_alert_per_clock_due(db):
-    from tickets.services.sweep import deadlines_sweep
 
     run(due_now=25)
     before = SLAAlert.objects.count()

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import Message, PhoneCall, Ticket, TicketEvent
 from tickets.services import references_reserve, ticket_create
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -100,7 +100,6 @@ def test_an_email_message_id_is_stored_once(ticket):
 
 
 def test_a_phone_call_cannot_last_less_than_nothing(ticket, agent_ber):
-    from tickets.models import PhoneCall
 
     with pytest.raises(IntegrityError), transaction.atomic():
         PhoneCall.objects.create(

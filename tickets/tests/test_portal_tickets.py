@@ -14,10 +14,7 @@ from tickets.services import ticket_change_status, ticket_create, ticket_reply
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday; 11:00 in Berlin, 18:00 in Singapore
 
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def open_ticket(member, *, now=NOW, **extra) -> Ticket:

@@ -7,9 +7,12 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 
+from conftest import make_agent
+from portal.models import Agent
 from tickets.clock_replay import replay_differences
 from tickets.models import Escalation, Notification, SLAAlert, Ticket
 from tickets.services import (
+    NotificationError,
     deadlines_sweep,
     escalation_acknowledge,
     notification_send,
@@ -253,7 +256,6 @@ def test_only_the_recipient_can_acknowledge(team_ber):
     create(cast["requester_a"], created, "p1")
     deadlines_sweep(now=created + timedelta(minutes=11))
     escalation = Escalation.objects.filter(role="account_manager").first()
-    from tickets.services import NotificationError
 
     with pytest.raises(NotificationError, match="Only the person"):
         escalation_acknowledge(escalation=escalation, user=cast["agent_ber"].user, now=created)
@@ -262,8 +264,6 @@ def test_only_the_recipient_can_acknowledge(team_ber):
 def test_an_off_shift_lead_is_replaced_by_the_on_shift_lead_of_the_region(cast):
     # 02:00 UTC Monday: Berlin (03:00) is off shift, Singapore (10:00) is on shift. Berlin has
     # no lead on shift, so the lead on shift anywhere (none in Singapore L1 here) ... make one.
-    from conftest import make_agent
-    from portal.models import Agent
 
     sg_lead = make_agent("wei.lead", cast["agent_sg"].team, Agent.Role.LEAD)
     created = utc(2026, 3, 2, 2, 0)

@@ -7,8 +7,6 @@ Runs against the configured broker; it needs one that redelivers the messages of
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -19,7 +17,6 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from portal.tests.test_celery_worker import ROOT, database_url
 from tickets.models import Notification, SLAAlert, TicketEvent
 from tickets.services import ticket_create
 from tickets.tasks import sweep_deadlines
@@ -27,12 +24,8 @@ from tickets.tasks import sweep_deadlines
 TICKETS = 40
 
 
-def start_worker(queue: str, mail_dir: Path) -> subprocess.Popen:
-    log = (mail_dir.parent / "worker.log").open("a")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_QUEUE": queue,
+def worker_settings(mail_dir: Path) -> dict[str, str]:
+    return {
         # One ticket per transaction, so the sweep is slow enough to be killed in the middle.
         "SWEEP_BATCH_SIZE": "1",
         # A dead worker's message comes back after this long.
@@ -42,29 +35,6 @@ def start_worker(queue: str, mail_dir: Path) -> subprocess.Popen:
         "NOTIFICATION_RESEND_AFTER_SECONDS": "3",
         "EMAIL_URL": f"filemail:///{mail_dir}",
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname={queue}-{uuid.uuid4().hex[:4]}@%h",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, killed as a whole
-    )
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -78,7 +48,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cast, tmp_path):
+def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cast, tmp_path, celery_worker):
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         pytest.skip("needs a broker that redelivers a dead worker's message (Redis)")
     requester = cast["requester_a"]
@@ -100,7 +70,7 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cast, tmp_path):
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
 
-    worker = start_worker(queue, mail_dir)
+    worker = celery_worker(queue=queue, env=worker_settings(mail_dir)).process
     try:
         sweep_deadlines.apply_async(queue=queue)
         wait_for(lambda: SLAAlert.objects.count() >= expected_alerts // 4, 60, "a sweep under way")
@@ -109,7 +79,7 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cast, tmp_path):
         recorded_when_killed = SLAAlert.objects.count()
         assert 0 < recorded_when_killed < expected_alerts
 
-        worker = start_worker(queue, mail_dir)
+        worker = celery_worker(queue=queue, env=worker_settings(mail_dir)).process
         # The killed sweep's message is redelivered and finishes the work.
         wait_for(lambda: SLAAlert.objects.count() == expected_alerts, 90, "the sweep to finish")
         # A later sweep (beat's next minute) hands out any email whose sender never ran.
@@ -126,8 +96,6 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(cast, tmp_path):
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
-        # Shown when the test fails: what the workers said.
-        print((tmp_path / "worker.log").read_text()[-20000:])
 
     keys = list(SLAAlert.objects.values_list("ticket", "clock", "cycle_started_at", "threshold"))
     assert len(keys) == len(set(keys)) == expected_alerts
