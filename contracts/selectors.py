@@ -41,6 +41,8 @@ def contract_active(*, organisation: Organisation, at: datetime) -> Contract | N
         Contract.objects.active_on(day)
         .filter(organisation=organisation)
         .select_related("tier")
+        # Not the model's ordering (by organisation name, a join): there is one per day.
+        .order_by("-starts_on")
         .first()
     )
 

@@ -6,10 +6,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.models import Contract, ServiceCreditBand, SLATarget, SLATier
+from portal.api.base import ModelRepresentation
 from portal.serializers import OrganisationRefSerializer, PersonSerializer
 
 
-class SLATargetSerializer(serializers.ModelSerializer):
+class SLATargetSerializer(ModelRepresentation):
     """What a tier promises for one priority, in business minutes of its coverage calendar."""
 
     workaround_minutes = serializers.IntegerField(
@@ -27,7 +28,7 @@ class SLATargetSerializer(serializers.ModelSerializer):
         ]
 
 
-class ServiceCreditBandSerializer(serializers.ModelSerializer):
+class ServiceCreditBandSerializer(ModelRepresentation):
     """Monthly compliance below `below_percent` earns `credit_percent` of the monthly fee."""
 
     class Meta:
@@ -35,7 +36,7 @@ class ServiceCreditBandSerializer(serializers.ModelSerializer):
         fields = ["below_percent", "credit_percent"]
 
 
-class SLATierSerializer(serializers.ModelSerializer):
+class SLATierSerializer(ModelRepresentation):
     url = serializers.HyperlinkedIdentityField(view_name="api-tier-detail", lookup_field="code")
     targets = SLATargetSerializer(many=True, read_only=True)
     credit_bands = ServiceCreditBandSerializer(many=True, read_only=True)
@@ -66,7 +67,7 @@ class SLATierSerializer(serializers.ModelSerializer):
         ]
 
 
-class TierRefSerializer(serializers.ModelSerializer):
+class TierRefSerializer(ModelRepresentation):
     class Meta:
         model = SLATier
         fields = ["code", "name"]
@@ -81,7 +82,7 @@ class ContractStatusField(serializers.ChoiceField):
         super().__init__(choices=Contract.Status.choices, read_only=True, **kwargs)
 
 
-class ContractSerializer(serializers.ModelSerializer):
+class ContractSerializer(ModelRepresentation):
     url = serializers.HyperlinkedIdentityField(
         view_name="api-contract-detail", lookup_field="reference"
     )

@@ -31,7 +31,10 @@ def member_of(user: AbstractBaseUser) -> Member | None:
         if member is None or Member.organisation.is_cached(member):
             return member
     member = (
-        Member.objects.select_related("organisation__home_region").filter(user_id=user.pk).first()
+        Member.objects.select_related("organisation__home_region")
+        .filter(user_id=user.pk)
+        .order_by()  # a unique lookup: not the model's order, which joins two tables
+        .first()
     )
     related.set_cached_value(user, member)
     if member is not None:

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.base import ModelRepresentation
 from portal.models import Member, Organisation, Region
 
 # --- People and places ---------------------------------------------------------------------------
@@ -28,7 +29,7 @@ class PersonSerializer(serializers.Serializer):
         return person_name(user) or ""
 
 
-class RegionSerializer(serializers.ModelSerializer):
+class RegionSerializer(ModelRepresentation):
     # A plain string in the schema, not an enum of every IANA zone.
     time_zone = serializers.CharField(
         read_only=True, help_text="IANA time zone, e.g. Asia/Singapore."
@@ -39,7 +40,7 @@ class RegionSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "time_zone"]
 
 
-class OrganisationRefSerializer(serializers.ModelSerializer):
+class OrganisationRefSerializer(ModelRepresentation):
     """An organisation named inside another object."""
 
     class Meta:
@@ -47,7 +48,7 @@ class OrganisationRefSerializer(serializers.ModelSerializer):
         fields = ["slug", "name"]
 
 
-class OrganisationSerializer(serializers.ModelSerializer):
+class OrganisationSerializer(ModelRepresentation):
     """An organisation as staff (and its own members) see it."""
 
     url = serializers.HyperlinkedIdentityField(
@@ -81,7 +82,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
         return [domain.domain for domain in organisation.email_domains.all()]
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ModelRepresentation):
     """The caller's own organisation, and their role in it."""
 
     slug = serializers.CharField(source="organisation.slug", read_only=True)

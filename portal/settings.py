@@ -126,6 +126,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Parameters bound by the server, and psycopg prepares a statement once it has run it
+    # five times (the write path's few queries), so PostgreSQL no longer parses and plans it
+    # on every request. A pooler in between must pool per session (PgBouncer:
+    # pool_mode = session); DB_PREPARED_STATEMENTS=false turns both off.
+    if env_bool("DB_PREPARED_STATEMENTS", default=True):
+        _db.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -139,7 +145,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username/address pair is refused before its password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "portal.authentication.ProfileBackend",
 ]
 # Login throttling: after AXES_FAILURE_LIMIT failed logins for one username from one address,
 # that pair is locked out for AXES_COOLOFF_MINUTES.
@@ -304,7 +310,7 @@ REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=14)
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.authentication.ProfileTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

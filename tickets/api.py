@@ -53,8 +53,9 @@ from tickets.serializers import (
 )
 from tickets.services import (
     UNCHANGED,
+    OpenedTicket,
     ticket_change_status,
-    ticket_create,
+    ticket_open,
     ticket_reply,
     ticket_update,
 )
@@ -180,7 +181,8 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
 
     def get_object(self, queryset: QuerySet[Ticket] | None = None) -> Ticket:
         tickets = self.get_queryset() if queryset is None else queryset
-        ticket = tickets.filter(reference=self.kwargs["reference"].upper()).first()
+        # A unique lookup: not the model's order (by creation), which costs a sort to plan.
+        ticket = tickets.filter(reference=self.kwargs["reference"].upper()).order_by().first()
         if ticket is None:
             raise Http404("No such ticket.")
         return ticket
@@ -248,13 +250,13 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
         member = self._member()
         now = self.now
 
-        def perform() -> Ticket:
+        def perform() -> OpenedTicket:
             # Read once: the serializer checks the priority with them, the service keeps them.
             terms = sla_terms_for(organisation=member.organisation, at=now)
             serializer = TicketCreateSerializer(data=request.data, context={"terms": terms})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-            return ticket_create(
+            return ticket_open(
                 organisation=member.organisation,
                 requester=member,
                 channel=Ticket.Channel.API,
@@ -268,8 +270,13 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
                 terms=terms,
             )
 
-        def render(ticket: Ticket) -> Response:
-            body = self._render_written(ticket)
+        def render(opened: OpenedTicket) -> Response:
+            # Shown as written: the new ticket, its first message and files (no read-back).
+            ticket = opened.ticket
+            opened.message.api_attachments = opened.attachments
+            ticket.api_messages = [opened.message]
+            ticket.api_attachments = opened.attachments
+            body = self._render(ticket)
             # A plain str: Django's development server refuses a str subclass in a header.
             location = str(body["url"])
             return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})

@@ -47,6 +47,7 @@ def ticket_for_user(user: AbstractBaseUser, reference: str) -> Ticket:
         tickets_visible_to(user)
         .select_related("organisation", "sla_tier", "sla_contract", "sla_calendar")
         .filter(reference=reference.upper())
+        .order_by()  # a unique lookup: no sort
         .first()
     )
     if ticket is None:

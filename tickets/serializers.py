@@ -1,7 +1,7 @@
 """API representations of tickets, their conversation and attachments, and the input of each
 write. Validation only: the views call the services (`tickets.services`)."""
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -13,7 +13,7 @@ from rest_framework import serializers
 from contracts.serializers import TierRefSerializer
 from contracts.sla_names import Clock, Priority
 from contracts.terms import SLATerms
-from portal.api.base import StrictInputSerializer
+from portal.api.base import ModelRepresentation, StrictInputSerializer
 from portal.models import Member, Team
 from portal.serializers import OrganisationRefSerializer, PersonSerializer, person_name
 from tickets.clock_display import clock_views, most_urgent
@@ -27,14 +27,21 @@ CLOCK_STATES = ["running", "paused", "met", "breached"]
 
 # --- Output --------------------------------------------------------------------------------------
 
+_INSTANT = serializers.DateTimeField()
 
-class TeamRefSerializer(serializers.ModelSerializer):
+
+def _instant(value: datetime | None) -> str | None:
+    """An instant as every `DateTimeField` of the API writes it."""
+    return None if value is None else _INSTANT.to_representation(value)
+
+
+class TeamRefSerializer(ModelRepresentation):
     class Meta:
         model = Team
         fields = ["id", "name"]
 
 
-class RequesterSerializer(serializers.ModelSerializer):
+class RequesterSerializer(ModelRepresentation):
     name = serializers.SerializerMethodField()
     email = serializers.EmailField(source="user.email", read_only=True)
 
@@ -46,7 +53,7 @@ class RequesterSerializer(serializers.ModelSerializer):
         return person_name(member.user) or ""
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelRepresentation):
     message = serializers.IntegerField(
         source="message_id", read_only=True, allow_null=True, help_text="The message it came with."
     )
@@ -75,7 +82,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(path)
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelRepresentation):
     author_name = serializers.SerializerMethodField()
     internal = serializers.SerializerMethodField(help_text="An internal note (agents only).")
     # Prefetched by the views (`api_attachments`), in upload order.
@@ -112,7 +119,7 @@ class NextDeadlineSerializer(serializers.Serializer):
     )
 
 
-class TicketSummarySerializer(serializers.ModelSerializer):
+class TicketSummarySerializer(ModelRepresentation):
     """A ticket in a list. Needs `now` in the context."""
 
     url = serializers.HyperlinkedIdentityField(
@@ -153,14 +160,12 @@ class TicketSummarySerializer(serializers.ModelSerializer):
         urgent = most_urgent(ticket, now=self.context["now"])
         if urgent is None:
             return None
-        return NextDeadlineSerializer(
-            {
-                "clock": urgent.name,
-                "label": urgent.label,
-                "due_at": urgent.due_at,
-                "breached": urgent.breached,
-            }
-        ).data
+        return {
+            "clock": urgent.name,
+            "label": urgent.label,
+            "due_at": _instant(urgent.due_at),
+            "breached": urgent.breached,
+        }
 
 
 class ClockSerializer(serializers.Serializer):
@@ -224,8 +229,7 @@ class TicketDetailSerializer(TicketSummarySerializer):
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_reopen_until(self, ticket: Ticket) -> str | None:
-        deadline = reopen_deadline(ticket)
-        return serializers.DateTimeField().to_representation(deadline) if deadline else None
+        return _instant(reopen_deadline(ticket))
 
     @extend_schema_field(SLASerializer(allow_null=True))
     def get_sla(self, ticket: Ticket) -> dict[str, Any] | None:
@@ -247,19 +251,22 @@ class TicketDetailSerializer(TicketSummarySerializer):
             }
             for view in clock_views(ticket, now=self.context["now"], time_zone="UTC")
         ]
-        calendar = ticket.sla_calendar
-        return SLASerializer(
-            {
-                "contract": ticket.sla_contract.reference,
-                "tier": ticket.sla_tier,
-                "calendar": {
-                    "code": calendar.code,
-                    "name": calendar.name,
-                    "version": ticket.sla_calendar_version,
-                },
-                "clocks": clocks,
-            }
-        ).data
+        calendar, tier = ticket.sla_calendar, ticket.sla_tier
+        # Plain data in `SLASerializer`'s shape (the schema's): no serializer is built per
+        # ticket for values this simple.
+        return {
+            "contract": ticket.sla_contract.reference,
+            "tier": {"code": tier.code, "name": tier.name},
+            "calendar": {
+                "code": calendar.code,
+                "name": calendar.name,
+                "version": ticket.sla_calendar_version,
+            },
+            "clocks": [
+                {**clock, "due_at": _instant(clock["due_at"]), "met_at": _instant(clock["met_at"])}
+                for clock in clocks
+            ],
+        }
 
 
 # --- Input ---------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The REST API's common ground: the base view, strict JSON and input, cursor pages, the
 errors an endpoint documents, and the 404 for unknown paths."""
 
+import copy
 from datetime import UTC
 from typing import Any
 
@@ -172,3 +173,19 @@ class StrictInputSerializer(serializers.Serializer):
                     {name: [f"Unknown field; this endpoint takes {known}."] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class ModelRepresentation(serializers.ModelSerializer):
+    """A read-only `ModelSerializer` whose fields are worked out once per class.
+
+    DRF introspects the model to build a `ModelSerializer`'s fields every time one is made (a
+    ticket's detail makes a dozen); the result depends on the class alone, so it is built once
+    and copied afresh for each instance, as DRF copies declared fields.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        prototypes = type(self).__dict__.get("_field_prototypes")
+        if prototypes is None:
+            prototypes = super().get_fields()
+            type(self)._field_prototypes = prototypes
+        return copy.deepcopy(prototypes)

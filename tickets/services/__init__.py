@@ -20,8 +20,10 @@ from tickets.services.alerts import AlertCounts, alerts_raise
 from tickets.services.creation import (
     LOAD,
     REFERENCE_PREFIX,
+    OpenedTicket,
     references_reserve,
     ticket_create,
+    ticket_open,
 )
 from tickets.services.lifecycle import (
     UNCHANGED,
@@ -51,6 +53,7 @@ __all__ = [
     "AlertCounts",
     "CallDetails",
     "NotificationError",
+    "OpenedTicket",
     "SweepResult",
     "TicketError",
     "alerts_raise",
@@ -66,6 +69,7 @@ __all__ = [
     "ticket_clocks_fix",
     "ticket_create",
     "ticket_mark_workaround",
+    "ticket_open",
     "ticket_reply",
     "ticket_update",
 ]

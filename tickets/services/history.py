@@ -27,8 +27,18 @@ def is_agent(user: AbstractBaseUser | None) -> bool:
 
 
 def ticket_lock(ticket: Ticket) -> Ticket:
-    """The ticket's row, locked until the transaction ends (the write lock on SQLite)."""
-    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+    """The ticket's row read afresh and locked until the transaction ends (the write lock on
+    SQLite). Related rows the caller already read (its organisation, SLA snapshot, …) stay
+    read when they are still the ones the row points at."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    for relation in Ticket._meta.concrete_fields:
+        if (
+            relation.is_relation
+            and relation.is_cached(ticket)
+            and getattr(ticket, relation.attname) == getattr(locked, relation.attname)
+        ):
+            relation.set_cached_value(locked, relation.get_cached_value(ticket))
+    return locked
 
 
 @dataclass

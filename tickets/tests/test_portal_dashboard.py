@@ -173,9 +173,9 @@ def test_the_countdown_script_is_served_and_loaded_by_every_page(client):
     assert '<script src="/static/portal/countdown.js" defer></script>' in html
 
 
-# Session, user, member (middleware), member with organisation and region, open tickets,
-# active contract with its tier.
-DASHBOARD_QUERIES = 6
+# Session, user with its membership (organisation, region), open tickets, active contract with
+# its tier, its coverage calendar.
+DASHBOARD_QUERIES = 5
 
 
 @pytest.mark.parametrize("count", [5, 50])

@@ -654,8 +654,8 @@ def test_pagination_keeps_the_filters_in_its_links(contract_a, requester_a, clie
     assert 'href="?priority=p3&amp;q=question&amp;page=1" rel="prev"' in html
 
 
-# Session, user, member (time zone middleware), count, one page of rows with their requesters.
-LIST_QUERIES = 5
+# Session, user with its membership, count, one page of rows with their requesters.
+LIST_QUERIES = 4
 
 
 @pytest.mark.parametrize("count", [5, 50])
