@@ -23,6 +23,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	SECRET_KEY=lint-only $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

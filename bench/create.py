@@ -90,9 +90,7 @@ def main() -> None:
     missing = args.tickets - Ticket.objects.count()
     if missing > 0:
         with tqdm(total=missing, desc="loadgen", unit="ticket") as bar:
-            loadgen(
-                orgs=args.orgs, tickets=missing, now=now, jobs=args.jobs, progress=bar.update
-            )
+            loadgen(orgs=args.orgs, tickets=missing, now=now, jobs=args.jobs, progress=bar.update)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     size = database_size()

@@ -7,7 +7,7 @@ Each public function validates, then writes in one durable transaction of its ow
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Model, ProtectedError
@@ -100,7 +100,7 @@ def contract_draft_update(
 def contract_sign(
     *,
     contract: Contract,
-    signer: AbstractBaseUser,
+    signer: User,
     now: datetime,
     ip: str | None,
     user_agent: str = "",
@@ -269,18 +269,19 @@ def tier_save(
     """Add or change a tier with its targets and credit bands. Contracts signed before keep
     the terms they signed; only contracts created from now on take the new ones."""
     _checked([tier])
+    rows: list[SLATarget | ServiceCreditBand] = [*targets, *credit_bands]
     with transaction.atomic(durable=True):
         tier.save()
-        for row in (*targets, *credit_bands):
+        for row in rows:
             row.tier = tier
-        _checked([*targets, *credit_bands])
-        for row in (*targets, *credit_bands):
+        _checked(rows)
+        for row in rows:
             row.save()
-        for row in (*removed_targets, *removed_credit_bands):
+        for removed in (*removed_targets, *removed_credit_bands):
             try:
-                row.delete()
+                removed.delete()
             except ProtectedError as exc:
-                raise ContractError(f"{row} is still in use and cannot be removed.") from exc
+                raise ContractError(f"{removed} is still in use and cannot be removed.") from exc
     return tier
 
 

@@ -90,7 +90,7 @@ def clock_views(ticket: Ticket, *, now: datetime, time_zone: str) -> list[ClockV
         if clock.started_at is None or (clock.due_at is None and clock.met_at is None):
             continue  # not started, or nothing promised for this priority
         kind = clock.state
-        if kind == "running" and clock.due_at < now:
+        if kind == "running" and clock.due_at is not None and clock.due_at < now:
             kind = "breached"  # overdue; the sweep records it within the minute
         views.append(
             ClockView(

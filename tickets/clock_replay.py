@@ -72,9 +72,10 @@ class ReplayDifference:
 def replay_differences(ticket: Ticket, events: Iterable[TicketEvent]) -> list[ReplayDifference]:
     """Where the stored clocks differ from the replay of the history (empty: they agree)."""
     state = clocks_replay(ticket, events)
-    if state is None:
+    stored_state = clocks_load(ticket, state.schedule) if state is not None else None
+    if state is None or stored_state is None:
         return []
-    stored = clocks_as_data(clocks_load(ticket, state.schedule))
+    stored = clocks_as_data(stored_state)
     replayed = clocks_as_data(state)
     return [
         ReplayDifference(ticket.reference, name, part, stored[name][part], value)

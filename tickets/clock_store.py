@@ -14,6 +14,9 @@ CLOCK_FIELDS = ("due_at", "met_at", "breached_at", "paused_at", "paused_for", "w
 
 
 def ticket_schedule(ticket: Ticket) -> WorkingSchedule:
+    """The calendar schedule of the ticket's SLA snapshot."""
+    if ticket.sla_calendar_id is None or ticket.sla_calendar_version is None:
+        raise ValueError(f"{ticket.reference} has no SLA calendar")
     return schedule_for_version(
         calendar_id=ticket.sla_calendar_id, version=ticket.sla_calendar_version
     )

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from contracts.business_time import WorkingSchedule
 from contracts.sla_names import CLOCKS
@@ -98,8 +98,8 @@ class Change:
     threshold: int | None = None  # for "warned"
     cycle_started_at: datetime | None = None
 
-    def as_data(self) -> dict:
-        data = {
+    def as_data(self) -> dict[str, str | int | None]:
+        data: dict[str, str | int | None] = {
             "clock": self.clock,
             "what": self.what,
             "due_before": self.due_before.isoformat() if self.due_before else None,
@@ -146,9 +146,9 @@ class Clocks:
     def _alert_at(self, clock: Clock) -> datetime | None:
         """When the sweep must next look at this clock: its next warning threshold, then its
         due instant; None while it is not counting down."""
-        if not clock.running:
-            return None
         target = self.target(clock.name)
+        if not clock.running or target is None or clock.started_at is None:
+            return None
         for threshold in sorted(self.thresholds):
             if threshold > clock.warned:
                 used = target * threshold // 100
@@ -161,7 +161,7 @@ class Clocks:
         what: str,
         changes: list[Change],
         threshold: int | None = None,
-        **values,
+        **values: Any,
     ) -> None:
         new = clock._replace(**values)
         new = new._replace(alert_at=self._alert_at(new))
@@ -244,6 +244,8 @@ class Clocks:
             if not clock.running or clock.alert_at is None or clock.alert_at >= at:
                 continue
             target = self.target(clock.name)
+            if target is None or clock.started_at is None:
+                continue  # a running clock has both
             for threshold in sorted(t for t in self.thresholds if t > clock.warned):
                 crossing = self.schedule.add(
                     clock.started_at, target * threshold // 100 + clock.paused_for
@@ -307,6 +309,8 @@ class Clocks:
         return changes
 
     def _resume(self, clock: Clock, at: datetime, changes: list[Change]) -> None:
+        if clock.paused_at is None:
+            return
         paused_for = clock.paused_for + self.schedule.elapsed(clock.paused_at, at)
         resumed = clock._replace(paused_at=None, paused_for=paused_for)
         self._set(

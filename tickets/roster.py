@@ -51,18 +51,22 @@ class Roster:
             roster.agents_by_team[team.pk] = []
         agents = Agent.objects.filter(team__isnull=False).select_related("user").order_by("pk")
         for agent in agents:
+            if agent.team_id is None:
+                continue
             roster.agents_by_team[agent.team_id].append(agent)
             roster.agent_by_user[agent.user_id] = agent
         calendars = BusinessCalendar.objects.filter(
             region__isnull=False, hours=BusinessCalendar.Hours.BUSINESS
         )
         for calendar in calendars:
+            if calendar.region_id is None:
+                continue
             schedule = schedule_for_version(calendar_id=calendar.pk, version=calendar.version)
             roster.region_open[calendar.region_id] = schedule.is_open(now)
         return roster
 
     def on_shift(self, agent: Agent) -> bool:
-        team = self.teams.get(agent.team_id)
+        team = self.teams.get(agent.team_id) if agent.team_id is not None else None
         return team is None or self.region_open.get(team.region_id, True)
 
     def _leads(self, teams: list[Team]) -> list[Agent]:
@@ -118,9 +122,8 @@ class Roster:
             if user_id is not None and user_id not in chosen:
                 chosen[user_id] = role
 
-        team = self.teams.get(ticket.team_id) or self.team_by_region_level.get(
-            (ticket.region_id, Team.Level.L1)
-        )
+        own = self.teams.get(ticket.team_id) if ticket.team_id is not None else None
+        team = own or self.team_by_region_level.get((ticket.region_id, Team.Level.L1))
         if policy.notify_assignee and ticket.assignee_id:
             agent = self.agent_by_user.get(ticket.assignee_id)
             if agent is None or self.on_shift(agent):

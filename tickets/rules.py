@@ -53,7 +53,7 @@ def status_refusal(*, reference: str, old: str, new: str) -> str | None:
 def ticket_priority_refusal(ticket: Ticket, priority: str) -> str | None:
     """Why an existing ticket cannot take `priority` (its contract, as snapshotted when it was
     created, does not cover it), or None when it can."""
-    if not ticket.has_sla or priority in ticket.sla_targets:
+    if ticket.sla_tier is None or priority in ticket.sla_targets:
         return None
     return priority_refusal(
         tier_name=ticket.sla_tier.name, priority=priority, covered=list(ticket.sla_targets)

@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Case, DateTimeField, F, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Least
 from django.http import Http404
@@ -17,14 +18,14 @@ from contracts.terms import SLATerms
 from portal.models import Member, Organisation
 from portal.selectors import member_of
 from tickets.clock_display import ClockView, clock_views, format_duration, most_urgent
-from tickets.models import Attachment, Message, Ticket
+from tickets.models import Attachment, Message, Ticket, TicketQuerySet
 from tickets.rules import CallDetails, reopen_deadline
 
 # Sorts after every real deadline: tickets with nothing counting down come last.
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def tickets_visible_to(user: AbstractBaseUser) -> QuerySet[Ticket]:
+def tickets_visible_to(user: User | AnonymousUser) -> TicketQuerySet:
     """Agents see every ticket; a customer's admin sees the organisation's; a requester sees
     their own, or the organisation's when it shares tickets with all its members."""
     if not user.is_authenticated:
@@ -40,7 +41,7 @@ def tickets_visible_to(user: AbstractBaseUser) -> QuerySet[Ticket]:
     return Ticket.objects.filter(scope)
 
 
-def ticket_for_user(user: AbstractBaseUser, reference: str) -> Ticket:
+def ticket_for_user(user: User, reference: str) -> Ticket:
     """The ticket, if `user` may see it; 404 otherwise (never 403, which would confirm it
     exists)."""
     ticket = (
@@ -55,7 +56,7 @@ def ticket_for_user(user: AbstractBaseUser, reference: str) -> Ticket:
     return ticket
 
 
-def member_for_user(user: AbstractBaseUser) -> Member:
+def member_for_user(user: User) -> Member:
     """The customer membership of `user`, with its organisation; 404 for anyone else (agents
     work in the support desk, not through the customer's forms)."""
     member = member_of(user) if user.is_authenticated and not user.is_staff else None
@@ -83,7 +84,7 @@ def call_terms(
 # --- What a customer may see of a ticket -------------------------------------------------------
 
 
-def messages_visible_to(user: AbstractBaseUser) -> QuerySet[Message]:
+def messages_visible_to(user: User) -> QuerySet[Message]:
     """Messages `user` may read (of tickets they may see): customers never read internal
     notes. Oldest first."""
     messages = Message.objects.order_by("created_at", "id")
@@ -92,7 +93,7 @@ def messages_visible_to(user: AbstractBaseUser) -> QuerySet[Message]:
     return messages
 
 
-def attachments_visible_to(user: AbstractBaseUser) -> QuerySet[Attachment]:
+def attachments_visible_to(user: User) -> QuerySet[Attachment]:
     """Attachments `user` may download (of tickets they may see): customers never get those
     of internal notes. In upload order."""
     attachments = Attachment.objects.order_by("created_at", "id")
@@ -101,7 +102,7 @@ def attachments_visible_to(user: AbstractBaseUser) -> QuerySet[Attachment]:
     return attachments
 
 
-def ticket_conversation(ticket: Ticket, user: AbstractBaseUser) -> QuerySet[Message]:
+def ticket_conversation(ticket: Ticket, user: User) -> QuerySet[Message]:
     """The messages of `ticket` that `user` may read, oldest first, with their authors and
     attachments (two queries whatever their number)."""
     attachments = Attachment.objects.order_by("created_at", "id")
@@ -113,7 +114,7 @@ def ticket_conversation(ticket: Ticket, user: AbstractBaseUser) -> QuerySet[Mess
     )
 
 
-def attachment_for_user(user: AbstractBaseUser, reference: str, attachment_id: int) -> Attachment:
+def attachment_for_user(user: User, reference: str, attachment_id: int) -> Attachment:
     """The attachment, if `user` may see the ticket and the message it came with; 404 otherwise
     (another organisation's, a colleague's unshared ticket, an internal note's, none at all)."""
     attachment = (
@@ -130,7 +131,7 @@ def attachment_for_user(user: AbstractBaseUser, reference: str, attachment_id: i
 
 
 def tickets_for_list(
-    user: AbstractBaseUser,
+    user: User,
     *,
     status: str = "",
     priority: str = "",
@@ -250,7 +251,7 @@ def next_deadline(ticket: Ticket, *, now: datetime, time_zone: str) -> Dashboard
 
 
 def dashboard_tickets(
-    user: AbstractBaseUser, *, now: datetime, time_zone: str, limit: int = 50
+    user: User, *, now: datetime, time_zone: str, limit: int = 50
 ) -> DashboardTickets:
     """The open tickets `user` may see, most urgent deadline first, each with that deadline.
 
@@ -270,7 +271,7 @@ def dashboard_tickets(
 # --- What the contract promises ------------------------------------------------------------------
 
 # What each priority means for a customer choosing one.
-PRIORITY_MEANINGS = {
+PRIORITY_MEANINGS: dict[str, Any] = {
     Priority.P1: _("Your service is down or unusable for most of your users, with no workaround."),
     Priority.P2: _(
         "A major feature is degraded or failing for many users; the service still runs."
@@ -384,7 +385,7 @@ class CustomerActions:
 NO_ACTIONS = CustomerActions(False, False, False, None, False)
 
 
-def customer_actions(ticket: Ticket, user: AbstractBaseUser, *, now: datetime) -> CustomerActions:
+def customer_actions(ticket: Ticket, user: User, *, now: datetime) -> CustomerActions:
     """Customers of the ticket's organisation may reply (a reply reopens a resolved ticket
     within the window), resolve an unresolved ticket, and reopen a resolved one within the
     window; the services enforce the same rules. Agents work in the support desk."""

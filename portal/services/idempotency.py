@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from portal.errors import Refusal
@@ -30,7 +30,7 @@ class IdempotencyKeyConflict(Refusal):
 
 def idempotency_key_claim(
     *,
-    user: AbstractBaseUser,
+    user: User,
     key: str,
     method: str,
     path: str,

@@ -15,6 +15,10 @@ ALERTING = {"warned": SLAAlert.Kind.WARNING, "breached": SLAAlert.Kind.BREACH}
 EVENT_COLUMNS = ("ticket_id", "kind", "clock", "at", "data")
 
 
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant is not None else None
+
+
 @dataclass
 class AlertCounts:
     warnings: int = 0
@@ -45,7 +49,7 @@ def alerts_raise(
         return counts
     roster = roster or Roster.load(now)
     if policies is None:
-        policies = policies_by_key({ticket.sla_tier_id for ticket, *_ in pending})
+        policies = policies_by_key({t.sla_tier_id for t, *_ in pending if t.sla_tier_id})
     # Rows as tuples, written with COPY on PostgreSQL: a sweep may raise thousands at once.
     alert_ids = rows_insert(
         SLAAlert,
@@ -81,13 +85,13 @@ def alerts_raise(
                 {
                     "alert": alert_id,
                     "threshold": threshold,
-                    "due_at": change.due_before.isoformat(),
-                    "cycle_started_at": change.cycle_started_at.isoformat(),
+                    "due_at": _iso(change.due_before),
+                    "cycle_started_at": _iso(change.cycle_started_at),
                 },
             )
         )
         policy = policy_for(
-            policies, tier_id=ticket.sla_tier_id, priority=ticket.priority, trigger=kind
+            policies, tier_id=ticket.sla_tier_id or 0, priority=ticket.priority, trigger=kind
         )
         every = (
             timedelta(minutes=policy.repeat_minutes) if policy.repeat_minutes and breach else None

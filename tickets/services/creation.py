@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, ParamSpec
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from contracts.sla_names import Priority
 from contracts.terms import SLATerms
 from portal.models import Member, Organisation
 from tickets.clock_store import clocks_store, ticket_schedule
-from tickets.clocks import Clocks
+from tickets.clocks import Change, Clocks
 from tickets.models import Attachment, Message, PhoneCall, ReferenceCounter, Ticket, TicketEvent
 from tickets.rules import (
     CallDetails,
@@ -72,7 +72,7 @@ def attachments_store(
     ticket: Ticket,
     message: Message,
     files: Sequence[UploadedFile],
-    uploader: AbstractBaseUser | None,
+    uploader: User | None,
     now: datetime,
 ) -> list[Attachment]:
     """Store the files of a message (checked first). Call inside the caller's transaction."""
@@ -88,9 +88,9 @@ def attachments_store(
                 ticket=ticket,
                 message=message,
                 file=upload,
-                filename=upload.name[:255],
+                filename=(upload.name or "unnamed")[:255],
                 content_type=(upload.content_type or "application/octet-stream")[:127],
-                size=upload.size,
+                size=upload.size or 0,
                 sha256=digest.hexdigest(),
                 uploaded_by=uploader,
                 created_at=now,
@@ -144,7 +144,7 @@ def ticket_open(
     subject: str,
     body_text: str,
     now: datetime,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     priority: str = Priority.P3,
     product_area: str = Ticket.ProductArea.OTHER,
     body_html: str = "",
@@ -174,7 +174,7 @@ def ticket_open(
         priority=priority,
         product_area=product_area,
     )
-    if call is not None and not is_agent(actor):
+    if call is not None and (actor is None or not is_agent(actor)):
         raise TicketError(_("Only agents log calls."))
     asked_at = call.started_at if call is not None else now
     with transaction.atomic(durable=True):
@@ -204,7 +204,7 @@ def ticket_open(
         )
         history = History(ticket, now)
         state: Clocks | None = None
-        changes = []
+        changes: list[Change] = []
         if terms is not None:
             calendar_version_snapshot(calendar=terms.calendar)
             ticket.sla_contract = terms.contract
@@ -263,7 +263,7 @@ def ticket_open(
             created_at=asked_at,
         )
         stored = attachments_store(ticket, message, attachments, author, now)
-        if call is not None:
+        if call is not None and actor is not None:
             phone_call = PhoneCall.objects.create(
                 ticket=ticket,
                 message=message,

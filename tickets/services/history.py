@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
+from django.db.models import ForeignKey
 
 from tickets.clock_store import clocks_load, clocks_store
 from tickets.clocks import Change, Clocks
@@ -22,7 +23,7 @@ from tickets.services.alerts import alerts_raise
 DERIVED_KINDS = {"paused": TicketEvent.Kind.PAUSED, "resumed": TicketEvent.Kind.RESUMED}
 
 
-def is_agent(user: AbstractBaseUser | None) -> bool:
+def is_agent(user: User | None) -> bool:
     return bool(user is not None and user.is_staff)
 
 
@@ -33,7 +34,7 @@ def ticket_lock(ticket: Ticket) -> Ticket:
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
     for relation in Ticket._meta.concrete_fields:
         if (
-            relation.is_relation
+            isinstance(relation, ForeignKey)
             and relation.is_cached(ticket)
             and getattr(ticket, relation.attname) == getattr(locked, relation.attname)
         ):
@@ -53,7 +54,7 @@ class History:
     def add(
         self,
         kind: str,
-        actor: AbstractBaseUser | None,
+        actor: User | None,
         data: dict[str, Any] | None = None,
         *,
         changes: Sequence[Change] = (),

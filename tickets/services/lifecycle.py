@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -49,7 +49,7 @@ UNCHANGED = _Unchanged.UNCHANGED
 Unchanged = Literal[_Unchanged.UNCHANGED]
 
 
-def _check_customer_of(ticket: Ticket, user: AbstractBaseUser, action: str) -> None:
+def _check_customer_of(ticket: Ticket, user: User, action: str) -> None:
     member = getattr(user, "member", None)
     if member is None or member.organisation_id != ticket.organisation_id:
         raise TicketError(
@@ -79,7 +79,7 @@ def _check_open_to_change(ticket: Ticket) -> None:
 # --- Steps: each applies one change to a locked ticket, inside the caller's transaction ---------
 
 
-def _status_step(work: TicketWork, status: str, actor: AbstractBaseUser | None) -> None:
+def _status_step(work: TicketWork, status: str, actor: User | None) -> None:
     ticket, now = work.ticket, work.now
     old = ticket.status
     refusal = status_refusal(reference=ticket.reference, old=old, new=status)
@@ -111,7 +111,7 @@ def _status_step(work: TicketWork, status: str, actor: AbstractBaseUser | None) 
 def _reply_step(
     work: TicketWork,
     *,
-    author: AbstractBaseUser | None,
+    author: User | None,
     body_text: str,
     internal: bool,
     channel: str,
@@ -154,17 +154,18 @@ def _reply_step(
     work.history.add(kind, author, {"message": message.pk}, changes=changes)
     if not internal:
         # An agent's answer opens a new ticket; a customer's message brings it back to work.
-        follow_up = {
+        follow_ups: dict[tuple[bool, str], str] = {
             (True, Status.NEW): Status.OPEN,
             (False, Status.PENDING): Status.OPEN,
             (False, Status.RESOLVED): Status.OPEN,
-        }.get((agent, ticket.status))
+        }
+        follow_up = follow_ups.get((agent, ticket.status))
         if follow_up:
             _status_step(work, follow_up, author)
     return message
 
 
-def _priority_step(work: TicketWork, priority: str, actor: AbstractBaseUser | None) -> None:
+def _priority_step(work: TicketWork, priority: str, actor: User | None) -> None:
     ticket = work.ticket
     if priority not in Priority.values:
         raise TicketError(
@@ -184,7 +185,7 @@ def _priority_step(work: TicketWork, priority: str, actor: AbstractBaseUser | No
     )
 
 
-def _workaround_step(work: TicketWork, actor: AbstractBaseUser, note: str) -> None:
+def _workaround_step(work: TicketWork, actor: User, note: str) -> None:
     ticket = work.ticket
     if not ticket.is_open:
         raise TicketError(
@@ -208,8 +209,8 @@ def _assign_step(
     work: TicketWork,
     *,
     team: Team | None,
-    assignee: AbstractBaseUser | None,
-    actor: AbstractBaseUser | None,
+    assignee: User | None,
+    actor: User | None,
     reason: str,
 ) -> None:
     ticket = work.ticket
@@ -227,9 +228,7 @@ def _assign_step(
     work.history.add(TicketEvent.Kind.ASSIGNED, actor, {"old": old, "new": new, "reason": reason})
 
 
-def _details_step(
-    work: TicketWork, *, subject: str, product_area: str, actor: AbstractBaseUser | None
-) -> None:
+def _details_step(work: TicketWork, *, subject: str, product_area: str, actor: User | None) -> None:
     ticket = work.ticket
     subject = " ".join(subject.split())[:200]
     if not subject:
@@ -253,7 +252,7 @@ def _details_step(
 def ticket_reply(
     *,
     ticket: Ticket,
-    author: AbstractBaseUser | None,
+    author: User | None,
     body_text: str,
     now: datetime,
     internal: bool = False,
@@ -290,7 +289,7 @@ def ticket_reply(
 
 
 def ticket_change_status(
-    *, ticket: Ticket, status: str, now: datetime, actor: AbstractBaseUser | None
+    *, ticket: Ticket, status: str, now: datetime, actor: User | None
 ) -> Ticket:
     """Move a ticket to another status; pausing statuses pause and resume the tier's clocks."""
     if status not in Status.values:
@@ -316,7 +315,7 @@ def ticket_change_status(
 
 
 def ticket_change_priority(
-    *, ticket: Ticket, priority: str, now: datetime, actor: AbstractBaseUser | None
+    *, ticket: Ticket, priority: str, now: datetime, actor: User | None
 ) -> Ticket:
     """Change priority; running clocks are re-targeted from the ticket's start."""
     if actor is not None and not is_agent(actor):
@@ -331,9 +330,7 @@ def ticket_change_priority(
         return work.finish()
 
 
-def ticket_mark_workaround(
-    *, ticket: Ticket, now: datetime, actor: AbstractBaseUser, note: str = ""
-) -> Ticket:
+def ticket_mark_workaround(*, ticket: Ticket, now: datetime, actor: User, note: str = "") -> Ticket:
     """An agent records that the customer has a workaround: the workaround clock is met."""
     if not is_agent(actor):
         raise TicketError(_("Only agents mark a workaround."), field="workaround")
@@ -347,9 +344,9 @@ def ticket_assign(
     *,
     ticket: Ticket,
     now: datetime,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     team: Team | None,
-    assignee: AbstractBaseUser | None,
+    assignee: User | None,
     reason: str = "",
 ) -> Ticket:
     """Give the ticket to a team and (optionally) an agent of it."""
@@ -368,12 +365,12 @@ def ticket_assign(
 def ticket_update(
     *,
     ticket: Ticket,
-    actor: AbstractBaseUser,
+    actor: User,
     now: datetime,
     subject: str | Unchanged = UNCHANGED,
     product_area: str | Unchanged = UNCHANGED,
     team: Team | None | Unchanged = UNCHANGED,
-    assignee: AbstractBaseUser | None | Unchanged = UNCHANGED,
+    assignee: User | None | Unchanged = UNCHANGED,
     priority: str | Unchanged = UNCHANGED,
     reply: str = "",
     internal: bool = False,
@@ -428,7 +425,7 @@ def ticket_update(
 def call_log(
     *,
     ticket: Ticket,
-    agent: AbstractBaseUser,
+    agent: User,
     caller_name: str,
     phone_number: str,
     direction: str,
@@ -507,9 +504,10 @@ def ticket_clocks_fix(*, ticket: Ticket, now: datetime) -> list[str]:
     with transaction.atomic(durable=True):
         ticket = ticket_lock(ticket)
         state = clocks_replay(ticket, ticket.events.order_by("id"))
-        if state is None:
+        stored = clocks_load(ticket, state.schedule) if state is not None else None
+        if state is None or stored is None:
             return []
-        before = clocks_as_data(clocks_load(ticket, state.schedule))
+        before = clocks_as_data(stored)
         changed = clocks_store(ticket, state)
         if not changed:
             return []

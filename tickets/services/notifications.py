@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
@@ -21,7 +21,7 @@ class NotificationError(Refusal):
     """A request about notifications the rules refuse."""
 
 
-def _recipient_zone(user: AbstractBaseUser) -> ZoneInfo:
+def _recipient_zone(user: User) -> ZoneInfo:
     profile = getattr(user, "agent", None) or getattr(user, "member", None)
     return ZoneInfo(profile.time_zone if profile else "UTC")
 
@@ -101,15 +101,13 @@ def notification_send(*, notification_id: int, now: datetime) -> bool:
     return True
 
 
-def notifications_mark_read(*, user: AbstractBaseUser, ids: list[int], now: datetime) -> int:
+def notifications_mark_read(*, user: User, ids: list[int], now: datetime) -> int:
     return Notification.objects.filter(recipient=user, pk__in=ids, read_at__isnull=True).update(
         read_at=now
     )
 
 
-def escalation_acknowledge(
-    *, escalation: Escalation, user: AbstractBaseUser, now: datetime
-) -> Escalation:
+def escalation_acknowledge(*, escalation: Escalation, user: User, now: datetime) -> Escalation:
     """The recipient takes ownership: no more reminders for this alert, to anyone."""
     with transaction.atomic(durable=True):
         escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)

@@ -4,6 +4,7 @@ The sender is addressed by its task name: the sweep that writes notifications is
 a task of `tickets.tasks`, which therefore cannot be imported from here.
 """
 
+import functools
 from collections.abc import Sequence
 
 from celery import current_app
@@ -19,5 +20,5 @@ def notifications_dispatch(ids: Sequence[int]) -> None:
     for start in range(0, len(ids), DISPATCH_CHUNK):
         chunk = list(ids[start : start + DISPATCH_CHUNK])
         transaction.on_commit(
-            lambda chunk=chunk: current_app.send_task(SEND_NOTIFICATIONS_TASK, args=[chunk])
+            functools.partial(current_app.send_task, SEND_NOTIFICATIONS_TASK, args=[chunk])
         )

@@ -19,7 +19,7 @@ from django.db.models import Q
 from contracts.escalation_policy import policies_by_key
 from portal.bulk import bulk_set, rows_insert
 from tickets.clock_store import clocks_load, clocks_store
-from tickets.clocks import CLOCKS, NEXT_RESPONSE
+from tickets.clocks import CLOCKS, NEXT_RESPONSE, Change
 from tickets.models import Escalation, Notification, Ticket, TicketEvent
 from tickets.roster import Roster
 from tickets.services.alerts import EVENT_COLUMNS, alerts_raise
@@ -88,12 +88,18 @@ def deadlines_sweep(
                 on_backlog = None
             roster = roster or Roster.load(now)
             tickets = list(Ticket.objects.filter(pk__in=ids).select_related("organisation"))
-            new_tiers = {t.sla_tier_id for t in tickets} - {key[0] for key in policies}
+            new_tiers = {t.sla_tier_id for t in tickets if t.sla_tier_id} - {
+                key[0] for key in policies
+            }
             if new_tiers:
                 policies.update(policies_by_key(new_tiers))
-            items, changed, fields = [], [], set()
+            items: list[tuple[Ticket, list[Change]]] = []
+            changed: list[Ticket] = []
+            fields: set[str] = set()
             for ticket in tickets:
                 state = clocks_load(ticket)
+                if state is None:
+                    continue  # only tickets with an SLA have alert instants
                 changes = state.sweep(now)
                 stored = clocks_store(ticket, state)
                 if stored:
@@ -136,7 +142,11 @@ def _repeat_escalations(now: datetime, batch_size: int) -> int:
                 break
             notifications, events = [], []
             for escalation in due:
-                if escalation.acknowledged_at or _clock_met(escalation):
+                if (
+                    escalation.acknowledged_at
+                    or escalation.repeat_every is None
+                    or _clock_met(escalation)
+                ):
                     escalation.next_repeat_at = None
                     continue
                 escalation.repeats += 1
