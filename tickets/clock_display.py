@@ -38,8 +38,10 @@ def urgent_owed(
 
 def most_urgent(ticket: Ticket, *, now: datetime) -> Urgent | None:
     """The promise a ticket is furthest behind on or closest to: a breached clock still owed
-    comes first (its due instant is past), then the running clock due first. Reads only the
-    ticket's columns."""
+    comes first (its due instant is past), then the running clock due first. A resolved or
+    closed ticket owes nothing now. Reads only the ticket's columns."""
+    if not ticket.is_open:
+        return None
     owed = []
     for name in CLOCKS:
         due_at = getattr(ticket, f"{name}_due_at")

@@ -18,7 +18,7 @@ from contracts.terms import SLATerms
 from portal.models import Member, Organisation
 from portal.selectors import member_of
 from tickets.clock_display import ClockView, clock_views, format_duration, most_urgent
-from tickets.models import Attachment, Message, Ticket, TicketQuerySet
+from tickets.models import OPEN_STATUSES, Attachment, Message, Ticket, TicketQuerySet
 from tickets.rules import CallDetails, reopen_deadline
 
 # Sorts after every real deadline: tickets with nothing counting down come last.
@@ -177,11 +177,13 @@ def tickets_for_list(
 def next_due_at() -> Least:
     """The due instant of a ticket's most urgent promise, or far in the future when nothing is
     owed: a breached clock still owed counts with its (past) due instant, so it sorts before
-    every healthy ticket; a paused clock waits. The same rule as
-    `tickets.clock_display.most_urgent`, in SQL, for the desk, the dashboard and the API."""
+    every healthy ticket; a paused clock waits; a resolved or closed ticket owes nothing. The
+    same rule as `tickets.clock_display.most_urgent`, in SQL, for the desk, the dashboard and
+    the API."""
 
     def due(clock: str) -> Case:
-        owed = Q(**{f"{clock}_due_at__isnull": False, f"{clock}_met_at__isnull": True}) & (
+        owed = Q(status__in=OPEN_STATUSES)
+        owed &= Q(**{f"{clock}_due_at__isnull": False, f"{clock}_met_at__isnull": True}) & (
             Q(**{f"{clock}_breached_at__isnull": False}) | Q(**{f"{clock}_paused_at__isnull": True})
         )
         return Case(

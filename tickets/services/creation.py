@@ -69,6 +69,7 @@ def references_reserve(*, count: int) -> list[str]:
 
 
 def attachments_store(
+    *,
     ticket: Ticket,
     message: Message,
     files: Sequence[UploadedFile],
@@ -262,7 +263,9 @@ def ticket_open(
             email_message_id=email_message_id,
             created_at=asked_at,
         )
-        stored = attachments_store(ticket, message, attachments, author, now)
+        stored = attachments_store(
+            ticket=ticket, message=message, files=attachments, uploader=author, now=now
+        )
         if call is not None and actor is not None:
             phone_call = PhoneCall.objects.create(
                 ticket=ticket,

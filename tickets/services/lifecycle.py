@@ -142,7 +142,7 @@ def _reply_step(
         email_in_reply_to=email_in_reply_to,
         created_at=now,
     )
-    attachments_store(ticket, message, attachments, author, now)
+    attachments_store(ticket=ticket, message=message, files=attachments, uploader=author, now=now)
     if internal:
         kind, changes = TicketEvent.Kind.NOTE, []
     elif agent:

@@ -39,7 +39,12 @@ def queue(contract_a, requester_a, agent_ber, time_machine):
     waiting = open_ticket(
         requester_a, at=NOW - timedelta(hours=1), priority="p4", subject="Waiting"
     )
-    deadlines_sweep(now=NOW - timedelta(hours=4))  # records the breach
+    done = open_ticket(requester_a, at=NOW - timedelta(hours=9), priority="p2", subject="Done")
+    deadlines_sweep(now=NOW - timedelta(hours=4))  # records the breaches
+    # Resolved without a workaround: that clock stays broken on record, but nothing is owed.
+    ticket_change_status(
+        ticket=done, status="resolved", now=NOW - timedelta(hours=3), actor=agent_ber.user
+    )
     ticket_reply(
         ticket=waiting,
         author=agent_ber.user,
@@ -50,7 +55,7 @@ def queue(contract_a, requester_a, agent_ber, time_machine):
         ticket=waiting, status="pending", now=NOW - timedelta(minutes=50), actor=None
     )
     time_machine.move_to(NOW, tick=False)
-    return {"late": late, "fresh": fresh, "waiting": waiting}
+    return {"late": late, "fresh": fresh, "waiting": waiting, "done": done}
 
 
 def test_the_most_urgent_promise_is_the_broken_one(queue):
@@ -72,7 +77,8 @@ def test_the_sql_order_and_the_python_rule_agree(queue):
         key=lambda row: (row[1] is None, row[1]),
     )
     assert [subject for subject, _ in by_sql] == [subject for subject, _ in by_rule]
-    assert [subject for subject, _ in by_sql] == ["Late", "Fresh", "Waiting"]
+    assert [subject for subject, _ in by_sql][:2] == ["Late", "Fresh"]
+    assert set([subject for subject, _ in by_sql][2:]) == {"Waiting", "Done"}
 
 
 def test_the_desk_queue_shows_and_sorts_a_breach_first(queue, agent_ber, client):
@@ -84,6 +90,7 @@ def test_the_desk_queue_shows_and_sorts_a_breach_first(queue, agent_ber, client)
         queue["late"].reference,
         queue["fresh"].reference,
         queue["waiting"].reference,
+        queue["done"].reference,  # resolved: its broken workaround is history, not urgent
     ]
     assert "First response breached, overdue 5h 00m" in html
     assert "in 2h" not in html.split(queue["fresh"].reference)[0]
@@ -93,8 +100,8 @@ def test_the_api_shows_and_sorts_a_breach_first(queue, agent_ber):
     client = APIClient()
     client.force_authenticate(agent_ber.user)
     body = client.get("/api/v1/tickets/", {"ordering": "next_deadline"}).json()
-    assert [t["subject"] for t in body["results"]] == ["Late", "Fresh", "Waiting"]
-    late, fresh, waiting = body["results"]
+    assert [t["subject"] for t in body["results"]] == ["Late", "Fresh", "Waiting", "Done"]
+    late, fresh, waiting, done = body["results"]
     assert late["next_deadline"] == {
         "clock": "first_response",
         "label": "First response",
@@ -103,6 +110,7 @@ def test_the_api_shows_and_sorts_a_breach_first(queue, agent_ber):
     }
     assert fresh["next_deadline"]["breached"] is False
     assert waiting["next_deadline"] is None
+    assert done["next_deadline"] is None
 
 
 def test_the_customers_dashboard_agrees(queue, requester_a, client):
