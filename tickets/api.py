@@ -251,9 +251,10 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
         now = self.now
 
         def perform() -> OpenedTicket:
+            body = request.data  # a body that cannot be read is refused before any query
             # Read once: the serializer checks the priority with them, the service keeps them.
             terms = sla_terms_for(organisation=member.organisation, at=now)
-            serializer = TicketCreateSerializer(data=request.data, context={"terms": terms})
+            serializer = TicketCreateSerializer(data=body, context={"terms": terms})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             return ticket_open(
