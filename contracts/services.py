@@ -110,13 +110,14 @@ def contract_sign(
         contract = _locked(contract)
         if contract.status != Contract.Status.DRAFT:
             raise ContractError(
-                f"{contract.reference} is {contract.status}, not awaiting signature."
+                _("%(reference)s is %(status)s, not awaiting signature.")
+                % {"reference": contract.reference, "status": contract.status}
             )
         member = getattr(signer, "member", None)
         if member is None or member.organisation_id != contract.organisation_id:
-            raise ContractError("Only a member of the customer organisation can sign.")
+            raise ContractError(_("Only a member of the customer organisation can sign."))
         if member.role != member.Role.ADMIN:
-            raise ContractError("Only an organisation admin can sign contracts.")
+            raise ContractError(_("Only an organisation admin can sign contracts."))
         contract.status = Contract.Status.ACTIVE
         contract.signed_by = signer
         contract.signed_at = now
@@ -143,9 +144,12 @@ def contract_end(*, contract: Contract, ends_on: date) -> Contract:
     with transaction.atomic(durable=True):
         contract = _locked(contract)
         if contract.status != Contract.Status.ACTIVE:
-            raise ContractError(f"{contract.reference} is {contract.status}, not active.")
+            raise ContractError(
+                _("%(reference)s is %(status)s, not active.")
+                % {"reference": contract.reference, "status": contract.status}
+            )
         if ends_on < contract.starts_on:
-            raise ContractError("A contract cannot end before it starts.", field="ends_on")
+            raise ContractError(_("A contract cannot end before it starts."), field="ends_on")
         contract.ends_on = ends_on
         contract.save(update_fields=["ends_on", "updated_at"])
     return contract
@@ -281,7 +285,9 @@ def tier_save(
             try:
                 removed.delete()
             except ProtectedError as exc:
-                raise ContractError(f"{removed} is still in use and cannot be removed.") from exc
+                raise ContractError(
+                    _("%(row)s is still in use and cannot be removed.") % {"row": removed}
+                ) from exc
     return tier
 
 

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError as BrokerError
 
 from portal.admin.base import ReadOnlyAdmin
@@ -49,7 +50,7 @@ class DeadLetterAdmin(ReadOnlyAdmin):
     def has_requeue_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("portal.change_deadletter")
 
-    @admin.action(description="Requeue selected tasks", permissions=["requeue"])
+    @admin.action(description=gettext_lazy("Requeue selected tasks"), permissions=["requeue"])
     def requeue(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
         now = timezone.now()
         requeued = skipped = 0
@@ -98,7 +99,7 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
         return request.user.has_perm("portal.delete_idempotencykey")
 
     @admin.action(
-        description="Forget selected keys (their owners may send them again)",
+        description=gettext_lazy("Forget selected keys (their owners may send them again)"),
         permissions=["forget"],
     )
     def forget(self, request: HttpRequest, queryset: QuerySet[IdempotencyKey]) -> None:

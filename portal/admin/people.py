@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Model
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from portal.admin.base import InlineChanges, ServiceAdmin
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
@@ -94,7 +95,7 @@ class MemberAdmin(ServiceAdmin):
     search_fields = ["user__username", "user__email", "user__last_name", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
 
-    @admin.display(description="Email", ordering="user__email")
+    @admin.display(description=gettext_lazy("Email"), ordering="user__email")
     def user_email(self, obj: Member) -> str:
         return obj.user.email
 

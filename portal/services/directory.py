@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, ProtectedError
+from django.utils.translation import gettext as _
 
 from portal.errors import Refusal
 from portal.models import EmailDomain, Member, Organisation, Region, Team
@@ -21,7 +22,9 @@ def _checked(rows: Sequence[Model]) -> None:
         try:
             row.full_clean()
         except ValidationError as exc:
-            raise Refusal(f"{row}: {'; '.join(exc.messages)}") from exc
+            raise Refusal(
+                _("%(row)s: %(reasons)s") % {"row": row, "reasons": "; ".join(exc.messages)}
+            ) from exc
 
 
 def _children_write(
@@ -37,7 +40,9 @@ def _children_write(
         try:
             row.delete()
         except ProtectedError as exc:
-            raise Refusal(f"{row} is still in use and cannot be removed.") from exc
+            raise Refusal(
+                _("%(row)s is still in use and cannot be removed.") % {"row": row}
+            ) from exc
 
 
 def region_save(

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from contracts.sla_names import Clock
 from portal.errors import Refusal
@@ -112,7 +113,7 @@ def escalation_acknowledge(*, escalation: Escalation, user: User, now: datetime)
     with transaction.atomic(durable=True):
         escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
         if escalation.recipient_id != user.pk:
-            raise NotificationError("Only the person it was escalated to can acknowledge it.")
+            raise NotificationError(_("Only the person it was escalated to can acknowledge it."))
         if escalation.acknowledged_at is not None:
             return escalation
         escalation.acknowledged_at = now
