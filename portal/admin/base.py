@@ -106,7 +106,9 @@ class ServiceAdmin(admin.ModelAdmin):
         except Refusal as refusal:
             request._service_refusal = refusal  # type: ignore[attr-defined]
             return
-        form.instance.pk = saved.pk
+        # The page goes on with what was saved (its key, a reference the service gave it, …).
+        for field in saved._meta.concrete_fields:
+            setattr(form.instance, field.attname, getattr(saved, field.attname))
 
     def _refused(self, request: HttpRequest) -> bool:
         return getattr(request, "_service_refusal", None) is not None
