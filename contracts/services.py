@@ -6,9 +6,9 @@ Each public function validates, then writes in one durable transaction of its ow
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Model, ProtectedError
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from contracts.models import (
     SLATier,
 )
 from contracts.terms import terms_hash, tier_terms
-from portal.errors import Refusal
+from portal.errors import Refusal, rows_check
 from portal.models import Organisation
 
 
@@ -33,16 +33,19 @@ class ContractError(Refusal):
     """A contract operation the rules refuse; the message says why."""
 
 
+_Row = TypeVar("_Row", bound=Model)
+
+
 def _checked(rows: Sequence[Model], *, exclude: Sequence[str] = ()) -> None:
-    for row in rows:
-        try:
-            row.full_clean(exclude=list(exclude) or None)
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict") and len(exc.error_dict) == 1:
-                (name,) = exc.error_dict
-                if name != "__all__":
-                    raise ContractError("; ".join(exc.messages), field=name) from exc
-            raise ContractError("; ".join(exc.messages)) from exc
+    rows_check(rows, refusal=ContractError, exclude=exclude)
+
+
+def _saved(row: _Row) -> _Row:
+    """One validated row, written in a transaction of its own."""
+    _checked([row])
+    with transaction.atomic(durable=True):
+        row.save()
+    return row
 
 
 def _locked(contract: Contract) -> Contract:
@@ -292,22 +295,13 @@ def tier_save(
 
 
 def sla_target_save(*, target: SLATarget) -> SLATarget:
-    _checked([target])
-    with transaction.atomic(durable=True):
-        target.save()
-    return target
+    return _saved(target)
 
 
 def credit_band_save(*, band: ServiceCreditBand) -> ServiceCreditBand:
-    _checked([band])
-    with transaction.atomic(durable=True):
-        band.save()
-    return band
+    return _saved(band)
 
 
 def escalation_policy_save(*, policy: EscalationPolicy) -> EscalationPolicy:
     """Who hears about a warning or a breach for a tier and priority."""
-    _checked([policy])
-    with transaction.atomic(durable=True):
-        policy.save()
-    return policy
+    return _saved(policy)

@@ -107,8 +107,8 @@ class ServiceAdmin(admin.ModelAdmin):
             request._service_refusal = refusal  # type: ignore[attr-defined]
             return
         # The page goes on with what was saved (its key, a reference the service gave it, …).
-        for field in saved._meta.concrete_fields:
-            setattr(form.instance, field.attname, getattr(saved, field.attname))
+        for column in saved._meta.concrete_fields:
+            setattr(form.instance, column.attname, getattr(saved, column.attname))
 
     def _refused(self, request: HttpRequest) -> bool:
         return getattr(request, "_service_refusal", None) is not None

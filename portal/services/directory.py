@@ -7,24 +7,28 @@ anything still points at it, and the transaction rolls back.
 """
 
 from collections.abc import Sequence
+from typing import TypeVar
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, ProtectedError
 from django.utils.translation import gettext as _
 
-from portal.errors import Refusal
+from portal.errors import Refusal, rows_check
 from portal.models import EmailDomain, Member, Organisation, Region, Team
+
+_Row = TypeVar("_Row", bound=Model)
 
 
 def _checked(rows: Sequence[Model]) -> None:
-    for row in rows:
-        try:
-            row.full_clean()
-        except ValidationError as exc:
-            raise Refusal(
-                _("%(row)s: %(reasons)s") % {"row": row, "reasons": "; ".join(exc.messages)}
-            ) from exc
+    rows_check(rows)
+
+
+def _saved(row: _Row) -> _Row:
+    """One validated row, written in a transaction of its own."""
+    rows_check([row])
+    with transaction.atomic(durable=True):
+        row.save()
+    return row
 
 
 def _children_write(
@@ -57,10 +61,7 @@ def region_save(
 
 
 def team_save(*, team: Team) -> Team:
-    _checked([team])
-    with transaction.atomic(durable=True):
-        team.save()
-    return team
+    return _saved(team)
 
 
 def organisation_save(
@@ -82,15 +83,9 @@ def organisation_save(
 
 def email_domain_save(*, domain: EmailDomain) -> EmailDomain:
     domain.domain = domain.domain.strip().lower()
-    _checked([domain])
-    with transaction.atomic(durable=True):
-        domain.save()
-    return domain
+    return _saved(domain)
 
 
 def member_save(*, member: Member) -> Member:
     """A customer's person (never a staff member: `Member.clean`)."""
-    _checked([member])
-    with transaction.atomic(durable=True):
-        member.save()
-    return member
+    return _saved(member)
