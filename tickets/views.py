@@ -128,7 +128,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     terms=sla,
                 )
             except Refusal as refusal:
-                add_refusal(form, refusal, {"body": "description"})
+                add_refusal(form, refusal)
             else:
                 if ticket.first_response_due_at is not None:
                     promise = f"We will respond by {_local(ticket.first_response_due_at)}."
