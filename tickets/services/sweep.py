@@ -200,21 +200,27 @@ def _repeat_escalations(now: datetime, batch_size: int) -> int:
 
 def _resend_late_notifications(now: datetime, batch_size: int) -> int:
     """Emails whose sender never reported back (a worker died after the commit, a broker lost
-    the message) are handed to a sender again; the sender's claim keeps it from sending twice."""
+    the message) are handed to a sender again, all of them, a batch per transaction; the
+    sender's claim keeps it from sending twice."""
     late = now - timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
-    with transaction.atomic(durable=True):
-        ids = list(
-            Notification.objects.filter(email_sent_at__isnull=True, created_at__lt=late)
-            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=late))
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=late))
-            .order_by("created_at")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if ids:
-            Notification.objects.filter(pk__in=ids).update(dispatched_at=now)
-            notifications_dispatch(ids)
-    return len(ids)
+    resent = 0
+    while True:
+        with transaction.atomic(durable=True):
+            ids = list(
+                Notification.objects.filter(email_sent_at__isnull=True, created_at__lt=late)
+                .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=late))
+                .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=late))
+                .order_by("created_at")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if ids:
+                # Handed out now: the next batch's query no longer finds them.
+                Notification.objects.filter(pk__in=ids).update(dispatched_at=now)
+                notifications_dispatch(ids)
+        resent += len(ids)
+        if len(ids) < batch_size:
+            return resent
 
 
 __all__ = ["SweepResult", "deadlines_sweep"]

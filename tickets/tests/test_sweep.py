@@ -354,3 +354,16 @@ def test_late_emails_are_handed_to_a_sender_again_and_never_sent_twice(team_ber,
         notification_send(notification_id=note.pk, now=created + timedelta(minutes=20))
         notification_send(notification_id=note.pk, now=created + timedelta(minutes=20))
     assert len(mail.outbox) == pending
+
+
+def test_one_sweep_hands_out_every_late_email_whatever_its_batch_size(team_ber):
+    cast = team_ber
+    created = utc(2026, 3, 2, 9, 0)
+    create(cast["requester_a"], created, "p1")
+    deadlines_sweep(now=created + timedelta(minutes=11))  # a P1 breach: several people told
+    pending = Notification.objects.filter(email_sent_at__isnull=True).count()
+    assert pending > 1
+    # Batches of one: still every late email in one sweep, each once.
+    result = deadlines_sweep(now=created + timedelta(minutes=14), batch_size=1)
+    assert result.resent == pending
+    assert deadlines_sweep(now=created + timedelta(minutes=14), batch_size=1).resent == 0
