@@ -6,11 +6,10 @@ Each public function validates, then writes in one durable transaction of its ow
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TypeVar
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Model, ProtectedError
+from django.db.models import F, Model
 from django.utils.translation import gettext as _
 
 from contracts.calendars import custom_dates_of, version_frozen, version_frozen_note
@@ -25,27 +24,21 @@ from contracts.models import (
     SLATier,
 )
 from contracts.terms import terms_hash, tier_terms
-from portal.errors import Refusal, rows_check
+from portal.errors import Refusal
 from portal.models import Organisation
+from portal.services.rows import Row, inline_rows_write, row_save, rows_check
 
 
 class ContractError(Refusal):
     """A contract operation the rules refuse; the message says why."""
 
 
-_Row = TypeVar("_Row", bound=Model)
-
-
 def _checked(rows: Sequence[Model], *, exclude: Sequence[str] = ()) -> None:
     rows_check(rows, refusal=ContractError, exclude=exclude)
 
 
-def _saved(row: _Row) -> _Row:
-    """One validated row, written in a transaction of its own."""
-    _checked([row])
-    with transaction.atomic(durable=True):
-        row.save()
-    return row
+def _saved(row: Row) -> Row:
+    return row_save(row, refusal=ContractError)
 
 
 def _locked(contract: Contract) -> Contract:
@@ -210,16 +203,6 @@ def _version_bump(calendar: BusinessCalendar) -> None:
     calendar.refresh_from_db(fields=["version"])
 
 
-def calendar_version_bump(*, calendar: BusinessCalendar) -> BusinessCalendar:
-    """Record that a calendar's hours or dates changed: a new version for new tickets.
-
-    Existing tickets keep the version they were created under.
-    """
-    with transaction.atomic(durable=True):
-        _version_bump(calendar)
-    return calendar
-
-
 def calendar_save(
     *,
     calendar: BusinessCalendar,
@@ -234,13 +217,13 @@ def calendar_save(
     _checked([calendar], exclude=["version"])
     with transaction.atomic(durable=True):
         calendar.save()
-        for day in custom_dates:
-            day.calendar = calendar
-        _checked(custom_dates)
-        for day in custom_dates:
-            day.save()
-        for day in removed_dates:
-            day.delete()
+        inline_rows_write(
+            calendar,
+            parent_field="calendar",
+            saved=custom_dates,
+            deleted=removed_dates,
+            refusal=ContractError,
+        )
         if exists and (changed or custom_dates or removed_dates):
             _version_bump(calendar)
     return calendar
@@ -276,21 +259,15 @@ def tier_save(
     """Add or change a tier with its targets and credit bands. Contracts signed before keep
     the terms they signed; only contracts created from now on take the new ones."""
     _checked([tier])
-    rows: list[SLATarget | ServiceCreditBand] = [*targets, *credit_bands]
     with transaction.atomic(durable=True):
         tier.save()
-        for row in rows:
-            row.tier = tier
-        _checked(rows)
-        for row in rows:
-            row.save()
-        for removed in (*removed_targets, *removed_credit_bands):
-            try:
-                removed.delete()
-            except ProtectedError as exc:
-                raise ContractError(
-                    _("%(row)s is still in use and cannot be removed.") % {"row": removed}
-                ) from exc
+        inline_rows_write(
+            tier,
+            parent_field="tier",
+            saved=[*targets, *credit_bands],
+            deleted=[*removed_targets, *removed_credit_bands],
+            refusal=ContractError,
+        )
     return tier
 
 

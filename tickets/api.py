@@ -31,10 +31,10 @@ from portal.api.errors import refusal_as_field_error
 from portal.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from portal.models import Member
 from portal.selectors import member_of
-from tickets.models import Attachment, Message, Ticket
+from tickets.models import Message, Ticket
 from tickets.selectors import (
     attachments_visible_to,
-    messages_visible_to,
+    conversation_visible_to,
     next_due_at,
     tickets_visible_to,
 )
@@ -99,21 +99,6 @@ LIST_PARAMETERS = [
 ATTACHMENT_ID = OpenApiParameter(
     "attachment_id", int, OpenApiParameter.PATH, description="The attachment's id."
 )
-
-
-def _conversation(user: Any) -> QuerySet[Message]:
-    """Messages in order with their authors and attachments, as `user` may read them."""
-    return (
-        messages_visible_to(user)
-        .select_related("author")
-        .prefetch_related(
-            Prefetch(
-                "attachments",
-                queryset=Attachment.objects.order_by("created_at", "id"),
-                to_attr="api_attachments",
-            )
-        )
-    )
 
 
 @extend_schema_view(
@@ -192,7 +177,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
         attachments the caller may read (a constant number of queries)."""
         user = self.request.user
         return tickets.select_related("sla_contract", "sla_tier", "sla_calendar").prefetch_related(
-            Prefetch("messages", queryset=_conversation(user), to_attr="api_messages"),
+            Prefetch("messages", queryset=conversation_visible_to(user), to_attr="api_messages"),
             Prefetch(
                 "attachments", queryset=attachments_visible_to(user), to_attr="api_attachments"
             ),
@@ -206,9 +191,11 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
         """The detail of a ticket just written: the row as the service left it, its
         conversation read afresh (two queries)."""
         user = self.request.user
-        ticket.api_messages = list(_conversation(user).filter(ticket=ticket))
+        ticket.api_messages = list(conversation_visible_to(user).filter(ticket=ticket))
         ticket.api_attachments = [
-            attachment for message in ticket.api_messages for attachment in message.api_attachments
+            attachment
+            for message in ticket.api_messages
+            for attachment in message.visible_attachments
         ]
         return self._render(ticket)
 
@@ -274,7 +261,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
         def render(opened: OpenedTicket) -> Response:
             # Shown as written: the new ticket, its first message and files (no read-back).
             ticket = opened.ticket
-            opened.message.api_attachments = opened.attachments
+            opened.message.visible_attachments = opened.attachments
             ticket.api_messages = [opened.message]
             ticket.api_attachments = opened.attachments
             body = self._render(ticket)
@@ -344,7 +331,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
             )
 
         def render(message: Message) -> Response:
-            message = _conversation(request.user).get(pk=message.pk)
+            message = conversation_visible_to(request.user).get(pk=message.pk)
             context = {**self.get_serializer_context(), "ticket": ticket}
             data = MessageSerializer(message, context=context).data
             return Response(data, status=status.HTTP_201_CREATED)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from contracts.calendars import schedule_for_version
+from contracts.calendars import schedule_of
 from contracts.escalation_policy import Policy
 from contracts.models import BusinessCalendar
 from portal.models import Agent, Team
@@ -61,8 +61,7 @@ class Roster:
         for calendar in calendars:
             if calendar.region_id is None:
                 continue
-            schedule = schedule_for_version(calendar_id=calendar.pk, version=calendar.version)
-            roster.region_open[calendar.region_id] = schedule.is_open(now)
+            roster.region_open[calendar.region_id] = schedule_of(calendar).is_open(now)
         return roster
 
     def on_shift(self, agent: Agent) -> bool:

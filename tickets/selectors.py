@@ -102,16 +102,22 @@ def attachments_visible_to(user: User) -> QuerySet[Attachment]:
     return attachments
 
 
-def ticket_conversation(ticket: Ticket, user: User) -> QuerySet[Message]:
-    """The messages of `ticket` that `user` may read, oldest first, with their authors and
-    attachments (two queries whatever their number)."""
+def conversation_visible_to(user: User) -> QuerySet[Message]:
+    """Messages `user` may read, oldest first, with their authors and their attachments in
+    upload order (`message.visible_attachments`): two queries whatever their number."""
     attachments = Attachment.objects.order_by("created_at", "id")
     return (
         messages_visible_to(user)
-        .filter(ticket=ticket)
         .select_related("author")
-        .prefetch_related(Prefetch("attachments", queryset=attachments))
+        .prefetch_related(
+            Prefetch("attachments", queryset=attachments, to_attr="visible_attachments")
+        )
     )
+
+
+def ticket_conversation(ticket: Ticket, user: User) -> QuerySet[Message]:
+    """The messages of `ticket` that `user` may read (`conversation_visible_to`)."""
+    return conversation_visible_to(user).filter(ticket=ticket)
 
 
 def attachment_for_user(user: User, reference: str, attachment_id: int) -> Attachment:

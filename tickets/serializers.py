@@ -85,8 +85,8 @@ class AttachmentSerializer(ModelRepresentation):
 class MessageSerializer(ModelRepresentation):
     author_name = serializers.SerializerMethodField()
     internal = serializers.SerializerMethodField(help_text="An internal note (agents only).")
-    # Prefetched by the views (`api_attachments`), in upload order.
-    attachments = AttachmentSerializer(many=True, read_only=True, source="api_attachments")
+    # Prefetched by `tickets.selectors.conversation_visible_to`, in upload order.
+    attachments = AttachmentSerializer(many=True, read_only=True, source="visible_attachments")
 
     class Meta:
         model = Message

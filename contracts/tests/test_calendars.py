@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from contracts.calendars import schedule_for_version, schedule_of
 from contracts.models import BusinessCalendar, CalendarHoliday, CalendarVersion
 from contracts.selectors import coverage_calendar
-from contracts.services import calendar_version_bump, calendar_version_snapshot
+from contracts.services import calendar_holiday_save, calendar_save, calendar_version_snapshot
 
 
 @pytest.fixture
@@ -24,11 +24,14 @@ def test_schedule_closes_on_public_holidays_of_its_country_and_subdivision(berli
 
 
 def test_custom_dates_close_or_keep_open(berlin):
-    CalendarHoliday.objects.create(calendar=berlin, date=date(2026, 12, 23), name="Party")
-    CalendarHoliday.objects.create(
-        calendar=berlin, date=date(2026, 12, 25), name="On duty", closed=False
+    calendar_holiday_save(
+        holiday=CalendarHoliday(calendar=berlin, date=date(2026, 12, 23), name="Party")
     )
-    calendar_version_bump(calendar=berlin)
+    calendar_holiday_save(
+        holiday=CalendarHoliday(
+            calendar=berlin, date=date(2026, 12, 25), name="On duty", closed=False
+        )
+    )
     schedule = schedule_of(berlin)
     assert not schedule.is_open(datetime(2026, 12, 23, 10, 0, tzinfo=UTC))
     assert schedule.is_open(datetime(2026, 12, 25, 10, 0, tzinfo=UTC))
@@ -40,8 +43,7 @@ def test_schedules_are_cached_per_version_and_old_versions_stay_frozen(berlin):
     assert schedule_of(berlin) is first
     calendar_version_snapshot(calendar=berlin)
     berlin.weekly = {"mon": [["10:00", "11:00"]]}
-    berlin.save(update_fields=["weekly"])
-    calendar_version_bump(calendar=berlin)
+    calendar_save(calendar=berlin)
     second = schedule_of(berlin)
     assert berlin.version == 2
     assert second is not first
