@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean demo-mail
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(STAMP)
 
 run: $(STAMP)
 	bin/run
+
+# Ingest the sample Maildir that ships with the demo (a copy: ingesting moves messages to cur/).
+demo-mail: $(STAMP)
+	rm -rf var/demo-maildir && mkdir -p var && cp -r demo/maildir var/demo-maildir
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/dev-secret-key 2>/dev/null || echo demo-only)}" \
+	  $(BIN)/python manage.py ingest_email --maildir var/demo-maildir --mailbox Support
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -3,6 +3,7 @@
 from itertools import groupby
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from portal.errors import Refusal
 from portal.timezones import time_zone_choices
@@ -32,3 +33,17 @@ class TimeZoneForm(forms.Form):
         choices=grouped_time_zone_choices,
         help_text="Every date and time in the portal is shown in this zone.",
     )
+
+
+class EmailPreferencesForm(forms.Form):
+    """The emails a customer receives about their tickets."""
+
+    email_on_created = forms.BooleanField(
+        required=False,
+        label=_("When I open a ticket: an acknowledgement with its reference"),
+    )
+    email_on_reply = forms.BooleanField(required=False, label=_("Every reply from support"))
+    email_on_waiting = forms.BooleanField(
+        required=False, label=_("When support is waiting for my answer")
+    )
+    email_on_resolved = forms.BooleanField(required=False, label=_("When a ticket is resolved"))

@@ -112,6 +112,18 @@ class Member(models.Model):
         max_length=64, choices=time_zone_choices, validators=[validate_time_zone], default="UTC"
     )
     phone = models.CharField(max_length=32, blank=True)
+    # Which emails about their tickets the member receives (see `tickets.services.customer_mail`).
+    email_on_created = models.BooleanField(
+        default=True, help_text="An acknowledgement with the reference when a ticket is opened."
+    )
+    email_on_reply = models.BooleanField(default=True, help_text="A copy of every agent reply.")
+    email_on_waiting = models.BooleanField(
+        default=True, help_text="When support waits for the customer's answer."
+    )
+    email_on_resolved = models.BooleanField(default=True, help_text="When a ticket is resolved.")
+    # Set by a delivery status notification; no mail goes to the address until it is cleared.
+    email_bouncing_since = models.DateTimeField(null=True, blank=True)
+    email_bounce_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

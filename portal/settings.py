@@ -209,6 +209,22 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meridian Support <su
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
+# --- The email channel (docs/email.md) ------------------------------------------------------
+# The domain of the Message-IDs Meridian writes; replies that cite them thread to the ticket.
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default="meridian.localhost")
+# A message larger than this is quarantined (its sender told once).
+EMAIL_MAX_BYTES = env.int("EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Automatic mail (acknowledgements, refusals) to one address per hour: never an endless loop.
+EMAIL_AUTOMATIC_PER_HOUR = env.int("EMAIL_AUTOMATIC_PER_HOUR", default=10)
+# Languages whose quoting and signature conventions are stripped from replies.
+EMAIL_REPLY_LANGUAGES = env.list(
+    "EMAIL_REPLY_LANGUAGES",
+    default=["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", "ja", "ko", "zh"],
+)
+# How often beat polls the IMAP mailboxes, and how many messages a poll takes from each.
+EMAIL_POLL_INTERVAL_SECONDS = env.float("EMAIL_POLL_INTERVAL_SECONDS", default=60.0)
+EMAIL_POLL_BATCH = env.int("EMAIL_POLL_BATCH", default=200)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -264,6 +280,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "portal.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=17),
+    },
+    "poll-mailboxes": {
+        "task": "tickets.tasks.poll_mailboxes",
+        "schedule": EMAIL_POLL_INTERVAL_SECONDS,
     },
     "heartbeat": {
         "task": "portal.tasks.record_heartbeat",

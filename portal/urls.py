@@ -13,6 +13,7 @@ urlpatterns = [
     path("", ticket_views.dashboard, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("profile/", views.profile, name="profile"),
+    path("profile/email/", views.profile_email, name="profile-email"),
     path("profile/token/", views.profile_token_create, name="profile-token-create"),
     path("profile/token/revoke/", views.profile_token_revoke, name="profile-token-revoke"),
     path("accounts/", include("django.contrib.auth.urls")),

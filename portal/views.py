@@ -8,12 +8,21 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.forms import TimeZoneForm
+from portal.forms import EmailPreferencesForm, TimeZoneForm
+from portal.models import Member
 from portal.selectors import api_token_of, heartbeat_ages, profile_of
-from portal.services import api_token_create, api_token_revoke, profile_time_zone_update
+from portal.services import (
+    EMAIL_PREFERENCES,
+    api_token_create,
+    api_token_revoke,
+    member_bounce_clear,
+    profile_email_preferences_update,
+    profile_time_zone_update,
+)
 
 
 @require_GET
@@ -46,9 +55,41 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/profile.html",
-        {"person": person, "form": form, "token": api_token_of(request.user)},
+        {
+            "person": person,
+            "form": form,
+            "email_form": _email_form(person),
+            "token": api_token_of(request.user),
+        },
         status=400 if form.is_bound else 200,
     )
+
+
+def _email_form(person: object) -> EmailPreferencesForm | None:
+    if not isinstance(person, Member):
+        return None
+    return EmailPreferencesForm(initial={name: getattr(person, name) for name in EMAIL_PREFERENCES})
+
+
+@login_required
+@require_POST
+def profile_email(request: HttpRequest) -> HttpResponse:
+    """A customer's choice of emails; "my address works again" after it bounced."""
+    person = profile_of(request.user)
+    if not isinstance(person, Member):
+        messages.error(request, _("Only customers receive emails about their tickets."))
+        return redirect("profile")
+    if "resume" in request.POST:
+        member_bounce_clear(member=person)
+        messages.success(
+            request, _("We will email %(address)s again.") % {"address": request.user.email}
+        )
+        return redirect("profile")
+    form = EmailPreferencesForm(request.POST)
+    form.is_valid()  # checkboxes: every input is valid
+    profile_email_preferences_update(member=person, choices=form.cleaned_data)
+    messages.success(request, _("Your email choices are saved."))
+    return redirect("profile")
 
 
 @login_required

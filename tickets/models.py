@@ -113,6 +113,14 @@ class Ticket(models.Model):
         related_name="assigned_tickets",
         db_index=False,
     )
+    follow_up_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        help_text="The resolved ticket this one continues, when it came too late to reopen it.",
+    )
     created_at = models.DateTimeField(help_text="When the customer asked; every clock starts here.")
     updated_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -295,9 +303,11 @@ class Message(models.Model):
                 condition=~Q(email_message_id=""),
                 name="message_unique_email_id",
             ),
+            # Customers never write internal notes; Meridian itself does (an out-of-office
+            # reply, a stranger's mail that names the ticket).
             models.CheckConstraint(
-                condition=~Q(visibility="internal") | Q(author_kind="agent"),
-                name="message_internal_by_agent",
+                condition=~Q(visibility="internal") | Q(author_kind__in=["agent", "system"]),
+                name="message_internal_by_agent_or_system",
             ),
             models.CheckConstraint(
                 condition=Q(author_kind__in=["customer", "agent", "system"]),
@@ -571,3 +581,185 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"To {self.recipient} about {self.ticket_id} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Mailbox(models.Model):
+    """A support address Meridian takes mail from: polled over IMAP, posted to over HTTP, or both.
+
+    The IMAP password is never stored: `secret_env` names the environment variable holding it.
+    The HTTP token is stored as its SHA-256 only.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    address = models.EmailField(help_text="The address customers write to.")
+    active = models.BooleanField(default=True)
+    imap_host = models.CharField(max_length=253, blank=True, help_text="Empty: not polled.")
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_tls = models.BooleanField(default=True, help_text="Implicit TLS (port 993).")
+    imap_user = models.CharField(max_length=254, blank=True)
+    secret_env = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Name of the environment variable that holds the IMAP password.",
+    )
+    folder = models.CharField(max_length=255, default="INBOX")
+    move_to = models.CharField(
+        max_length=255, blank=True, help_text="Move stored messages here; empty: mark them seen."
+    )
+    default_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mailboxes",
+        help_text="Unknown senders become requesters of this organisation instead of waiting "
+        "in quarantine.",
+    )
+    default_region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mailboxes",
+        help_text="Tickets from this mailbox start in this region instead of the home region.",
+    )
+    token_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>"
+
+
+class InboundEmail(models.Model):
+    """Every message that reached Meridian, and what became of it. Nothing is dropped: a message
+    is a ticket, a message on a ticket, quarantined (with its reason, to reprocess after a fix)
+    or ignored (a duplicate delivery, a bounce, Meridian's own mail coming back)."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", "Received (being stored)"
+        TICKET = "ticket", "New ticket"
+        MESSAGE = "message", "Message on a ticket"
+        QUARANTINED = "quarantined", "Quarantined"
+        IGNORED = "ignored", "Ignored"
+
+    class Via(models.TextChoices):
+        PIPE = "pipe", "MTA pipe or file"
+        IMAP = "imap", "IMAP polling"
+        HTTP = "http", "HTTP inbound hook"
+        REPROCESS = "reprocess", "Reprocessed"
+
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound"
+    )
+    via = models.CharField(max_length=10, choices=Via.choices)
+    # The Message-ID (`<...>`), or `sha256:<hex>` of the raw bytes for a message without one.
+    dedupe_key = models.CharField(max_length=255)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="redeliveries"
+    )
+    raw = models.BinaryField(blank=True, help_text="The message exactly as it arrived.")
+    size = models.PositiveIntegerField(default=0)
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField()
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_emails"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_emails"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "inbound email"
+        constraints = [
+            # A message is stored once, whichever way in delivered it; redeliveries point at it.
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=Q(duplicate_of__isnull=True),
+                name="inboundemail_stored_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    outcome__in=["received", "ticket", "message", "quarantined", "ignored"]
+                ),
+                name="inboundemail_outcome_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["outcome", "received_at"], name="inboundemail_outcome_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.subject or '(no subject)'} from {self.sender}"
+
+
+class OutboundEmail(models.Model):
+    """An email to a customer, written with the change it reports (the outbox) and sent after
+    commit by a task that claims it; its Message-ID threads the customer's answers."""
+
+    class Kind(models.TextChoices):
+        ACKNOWLEDGEMENT = "ack", "Acknowledgement"
+        REPLY = "reply", "Agent reply"
+        WAITING = "waiting", "Waiting on customer"
+        RESOLVED = "resolved", "Resolved"
+        REFUSED = "refused", "Message refused"
+
+    AUTOMATIC = ("ack", "waiting", "resolved", "refused")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="outbound_emails"
+    )
+    reply = models.ForeignKey(
+        Message,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbound_emails",
+        help_text="The agent's reply this email copies.",
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="outbound_emails"
+    )
+    to_address = models.EmailField()
+    subject = models.CharField(max_length=255)
+    message_id = models.CharField(max_length=255)
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    references = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    skipped_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "outbound email"
+        constraints = [
+            models.UniqueConstraint(fields=["message_id"], name="outboundemail_message_id_unique"),
+        ]
+        indexes = [
+            # The cap on automatic mail to one address.
+            models.Index(fields=["to_address", "created_at"], name="outboundemail_to_idx"),
+            # The outbox: mail neither sent nor skipped.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True, skipped_reason=""),
+                name="outboundemail_unsent_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address}"

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from portal.taskguard import GuardedTask
+from tickets.channels.email.imap import mailbox_poll, mailboxes_to_poll
+from tickets.channels.email.outbound import customer_email_send
 from tickets.services.notifications import notification_send
 from tickets.services.sweep import deadlines_sweep
 
@@ -39,3 +41,25 @@ def sweep_deadlines(self: Task, at: str | None = None) -> dict[str, int]:
 def send_notifications(ids: list[int]) -> int:
     """Email each notification that is not sent yet; returns how many this run sent."""
     return sum(notification_send(notification_id=pk, now=timezone.now()) for pk in ids)
+
+
+@shared_task(
+    base=GuardedTask,
+    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=2,
+)
+def send_customer_emails(ids: list[int]) -> int:
+    """Send each queued customer email that is not sent yet; returns how many this run sent."""
+    return sum(customer_email_send(email_id=pk, now=timezone.now()) for pk in ids)
+
+
+@shared_task(base=GuardedTask)
+def poll_mailboxes() -> dict[str, dict[str, int]]:
+    """Beat runs this every `EMAIL_POLL_INTERVAL_SECONDS`: store the unseen mail of every
+    IMAP mailbox (a mailbox that fails is recorded on it; the others go on)."""
+    return {
+        result.mailbox: result.outcomes
+        for result in (mailbox_poll(mailbox, now=timezone.now()) for mailbox in mailboxes_to_poll())
+    }

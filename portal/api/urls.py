@@ -8,6 +8,7 @@ from contracts.api import ContractViewSet, SLATierViewSet
 from portal.api.base import NotFoundView
 from portal.api.organisations import OrganisationView, OrganisationViewSet
 from tickets.api import TicketViewSet
+from tickets.channels.email.http import InboundEmailView
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
@@ -17,6 +18,7 @@ router.register("organisations", OrganisationViewSet, basename="api-organisation
 
 v1 = [
     path("organisation/", OrganisationView.as_view(), name="api-my-organisation"),
+    path("inbound/email/", InboundEmailView.as_view(), name="api-inbound-email"),
     *router.urls,
     # Anything else under v1/ (with a trailing slash: without one, Django first redirects to
     # the slashed URL when that exists) is a 404 in the API's error shape.

@@ -4,7 +4,7 @@
 - `staff`: staff members and their roles as permission groups.
 - `directory`: regions, teams, organisations and their members.
 - `dead_letters`: the task guard's counts and parked messages.
-- `profiles`: a person's time zone and API token.
+- `profiles`: a person's time zone, email choices and API token; bouncing addresses.
 - `idempotency`: the API's idempotency keys.
 """
 
@@ -17,6 +17,7 @@ from portal.services.dead_letters import (
 )
 from portal.services.directory import (
     email_domain_save,
+    member_from_email,
     member_save,
     organisation_save,
     region_save,
@@ -32,7 +33,15 @@ from portal.services.idempotency import (
     idempotency_keys_forget,
     idempotency_keys_purge,
 )
-from portal.services.profiles import api_token_create, api_token_revoke, profile_time_zone_update
+from portal.services.profiles import (
+    EMAIL_PREFERENCES,
+    api_token_create,
+    api_token_revoke,
+    member_bounce_clear,
+    members_mark_bouncing,
+    profile_email_preferences_update,
+    profile_time_zone_update,
+)
 from portal.services.staff import (
     ROLE_PERMISSIONS,
     STAFF_APPS,
@@ -42,12 +51,17 @@ from portal.services.staff import (
 )
 
 __all__ = [
+    "EMAIL_PREFERENCES",
+    "member_bounce_clear",
+    "members_mark_bouncing",
+    "profile_email_preferences_update",
     "IDEMPOTENCY_KEY_TTL",
     "ROLE_PERMISSIONS",
     "STAFF_APPS",
     "DeadLetterAlreadyRequeued",
     "agent_save",
     "email_domain_save",
+    "member_from_email",
     "member_save",
     "organisation_save",
     "region_save",

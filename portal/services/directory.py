@@ -6,8 +6,10 @@ in one transaction. Removing an inline row deletes it: the database refuses (PRO
 anything still points at it, and the transaction rolls back.
 """
 
+import uuid
 from collections.abc import Sequence
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from portal.models import EmailDomain, Member, Organisation, Region, Team
@@ -56,3 +58,18 @@ def email_domain_save(*, domain: EmailDomain) -> EmailDomain:
 def member_save(*, member: Member) -> Member:
     """A customer's person (never a staff member: `Member.clean`)."""
     return row_save(member)
+
+
+def member_from_email(*, organisation: Organisation, address: str, name: str = "") -> Member:
+    """A requester for someone who wrote from one of the organisation's email domains: a user
+    with no password (they reset it to use the portal) and the organisation's default rights."""
+    address = address.strip().lower()
+    first, _, last = " ".join(name.split()).partition(" ")
+    with transaction.atomic():
+        username = address[:150]
+        if User.objects.filter(username=username).exists():
+            username = f"{address[:140]}-{uuid.uuid4().hex[:8]}"
+        user = User(username=username, email=address, first_name=first[:150], last_name=last[:150])
+        user.set_unusable_password()
+        user.save()
+        return Member.objects.create(user=user, organisation=organisation)

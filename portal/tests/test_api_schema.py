@@ -80,6 +80,7 @@ def test_the_schema_documents_every_endpoint(schema):
     assert sorted(schema["paths"]) == [
         "/api/v1/contracts/",
         "/api/v1/contracts/{reference}/",
+        "/api/v1/inbound/email/",
         "/api/v1/organisation/",
         "/api/v1/organisations/",
         "/api/v1/organisations/{slug}/",
@@ -92,7 +93,8 @@ def test_the_schema_documents_every_endpoint(schema):
         "/api/v1/tiers/",
         "/api/v1/tiers/{code}/",
     ]
-    assert set(schema["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
+    schemes = set(schema["components"]["securitySchemes"])
+    assert schemes == {"tokenAuth", "cookieAuth", "mailboxToken"}
 
 
 def test_writes_document_json_multipart_and_the_idempotency_key(schema):

@@ -2,9 +2,10 @@
 
 - `desk`: the ticket queue and page where agents work, and logging calls;
 - `history`: the read-only record (messages, attachments, events, alerts);
-- `escalations`: escalations and notifications, acknowledged by their recipients.
+- `escalations`: escalations and notifications, acknowledged by their recipients;
+- `email`: mailboxes, inbound mail and its quarantine, emails sent to customers.
 """
 
-from tickets.admin import desk, escalations, history
+from tickets.admin import desk, email, escalations, history
 
-__all__ = ["desk", "escalations", "history"]
+__all__ = ["desk", "email", "escalations", "history"]

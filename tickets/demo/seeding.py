@@ -6,6 +6,7 @@ through the same services as every channel, along realistic timelines ending now
 organisation that already has tickets is left alone.
 """
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -45,7 +46,7 @@ from tickets.demo.world import (
     RegionSpec,
     weekdays,
 )
-from tickets.models import Escalation, Notification, PhoneCall, Ticket
+from tickets.models import Escalation, Mailbox, Notification, PhoneCall, Ticket
 
 User = get_user_model()
 
@@ -575,7 +576,27 @@ def seed_world(*, now: datetime, password: str | None) -> SeedReport:
     # No transaction around it: the contract services open their own.
     seed_reference_data(password=make_password(password), today=now.date(), report=report)
     staff_permissions_sync()
+    _seed_mailbox(report)
     return report
+
+
+# The demo mailbox's HTTP token, so the README's curl works on every demo; never in production.
+DEMO_MAILBOX_SECRET = "demo-inbound-secret"  # noqa: S105 (a demo value, by design)
+
+
+def _seed_mailbox(report: SeedReport) -> Mailbox:
+    mailbox, created = Mailbox.objects.get_or_create(
+        name="Support",
+        defaults={
+            "address": "support@meridian.example",
+            "token_sha256": hashlib.sha256(DEMO_MAILBOX_SECRET.encode()).hexdigest(),
+        },
+    )
+    report.count("mailboxes", created)
+    report.logins.append(
+        (f"{mailbox.pk}.{DEMO_MAILBOX_SECRET}", "inbound email token", "/api/v1/inbound/email/")
+    )
+    return mailbox
 
 
 def seed_demo(

@@ -7,7 +7,8 @@
 - `alerts`: recording warnings and breaches exactly once, and escalating them.
 - `sweep`: the deadline sweep that beat runs every minute.
 - `notifications`: sending notification emails, acknowledging escalations.
-- `outbox`: handing notification emails to sender tasks after commit.
+- `customer_mail`: the emails to customers each change calls for (the outbox rows).
+- `outbox`: handing emails to sender tasks after commit.
 """
 
 from tickets.rules import (
@@ -34,6 +35,7 @@ from tickets.services.lifecycle import (
     ticket_clocks_fix,
     ticket_mark_workaround,
     ticket_reply,
+    ticket_system_note,
     ticket_update,
 )
 from tickets.services.notifications import (
@@ -71,5 +73,6 @@ __all__ = [
     "ticket_mark_workaround",
     "ticket_open",
     "ticket_reply",
+    "ticket_system_note",
     "ticket_update",
 ]

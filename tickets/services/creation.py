@@ -22,7 +22,7 @@ from contracts.selectors import sla_terms_for
 from contracts.services import calendar_version_snapshot
 from contracts.sla_names import Priority
 from contracts.terms import SLATerms
-from portal.models import Member, Organisation
+from portal.models import Member, Organisation, Region
 from tickets.clock_store import clocks_store, ticket_schedule
 from tickets.clocks import Change, Clocks
 from tickets.models import Attachment, Message, PhoneCall, ReferenceCounter, Ticket, TicketEvent
@@ -153,6 +153,9 @@ def ticket_open(
     attachments: Sequence[UploadedFile] = (),
     call: CallDetails | None = None,
     terms: SLATerms | None | Literal[_Load.LOAD] = LOAD,
+    region: Region | None = None,
+    follow_up_of: Ticket | None = None,
+    acknowledge: bool = True,
 ) -> OpenedTicket:
     """Open a ticket with its first message, take its SLA snapshot and start its clocks.
 
@@ -160,6 +163,10 @@ def ticket_open(
     asked, its signed terms, and the coverage calendar at its current version; without an
     active contract the ticket has no deadlines. A caller that has read the terms already (to
     validate a form) passes them as `terms`.
+
+    The ticket starts in `region` (a mailbox's, say) or the organisation's home region. A ticket
+    that continues one resolved too long ago to reopen links it (`follow_up_of`). The requester
+    is acknowledged by email unless `acknowledge` is False (a machine wrote in).
 
     A ticket logged from a phone call (`call`) starts at the call's start: every clock counts
     from then, and the call was its first response (the caller spoke to an agent). Its history
@@ -199,11 +206,12 @@ def ticket_open(
             product_area=product_area,
             priority=priority,
             status=Status.NEW,
-            region_id=organisation.home_region_id,
+            region_id=region.pk if region is not None else organisation.home_region_id,
+            follow_up_of=follow_up_of,
             created_at=asked_at,
             updated_at=now,
         )
-        history = History(ticket, now)
+        history = History(ticket, now, acknowledge=acknowledge)
         state: Clocks | None = None
         changes: list[Change] = []
         if terms is not None:
@@ -235,6 +243,8 @@ def ticket_open(
         }
         if call is not None:
             created |= {"called_at": asked_at.isoformat(), "logged_at": now.isoformat()}
+        if follow_up_of is not None:
+            created["follow_up_of"] = follow_up_of.reference
         history.add(TicketEvent.Kind.CREATED, actor, created, changes=changes, at=asked_at)
         if call is not None:
             # The call was the first response; it is logged now, then the ticket is open.

@@ -18,6 +18,7 @@ from tickets.clock_store import clocks_load, clocks_store
 from tickets.clocks import Change, Clocks
 from tickets.models import Ticket, TicketEvent
 from tickets.services.alerts import alerts_raise
+from tickets.services.customer_mail import customer_mail_queue
 
 # Clock changes that get an event of their own besides the operation's.
 DERIVED_KINDS = {"paused": TicketEvent.Kind.PAUSED, "resumed": TicketEvent.Kind.RESUMED}
@@ -50,6 +51,8 @@ class History:
     now: datetime
     events: list[TicketEvent] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    # False for a ticket a machine opened (an auto-submitted email): no acknowledgement.
+    acknowledge: bool = True
 
     def add(
         self,
@@ -84,10 +87,12 @@ class History:
         self.changes += changes
 
     def write(self) -> None:
-        """Insert the events (one statement) and raise the warnings and breaches found."""
+        """Insert the events (one statement), write the customer emails they call for, and raise
+        the warnings and breaches found."""
         for event in self.events:
             event.ticket = self.ticket
         TicketEvent.objects.bulk_create(self.events)
+        customer_mail_queue(self.ticket, self.events, now=self.now, acknowledge=self.acknowledge)
         self.events = []
         if self.changes:
             alerts_raise(items=[(self.ticket, self.changes)], now=self.now)

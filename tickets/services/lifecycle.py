@@ -288,6 +288,38 @@ def ticket_reply(
     return message
 
 
+def ticket_system_note(
+    *,
+    ticket: Ticket,
+    body_text: str,
+    now: datetime,
+    channel: str = Ticket.Channel.EMAIL,
+    email_message_id: str = "",
+    email_in_reply_to: str = "",
+    data: dict[str, str] | None = None,
+) -> Message:
+    """An internal note Meridian writes itself (an out-of-office reply, a stranger's message
+    naming the ticket): agents see it, customers do not, and it moves no status or clock."""
+    with transaction.atomic(durable=True):
+        work = TicketWork.on(ticket_lock(ticket), now=now)
+        message = Message.objects.create(
+            ticket=work.ticket,
+            author=None,
+            author_kind=Message.AuthorKind.SYSTEM,
+            visibility=Message.Visibility.INTERNAL,
+            channel=channel,
+            body_text=body_text,
+            email_message_id=email_message_id,
+            email_in_reply_to=email_in_reply_to,
+            created_at=now,
+        )
+        work.history.add(
+            TicketEvent.Kind.NOTE, None, {"message": message.pk, **(data or {})}, with_clocks=False
+        )
+        work.finish()
+    return message
+
+
 def ticket_change_status(
     *, ticket: Ticket, status: str, now: datetime, actor: User | None
 ) -> Ticket:

@@ -1,7 +1,7 @@
-"""Handing notification emails to sender tasks, once the transaction that wrote them commits.
+"""Handing emails to sender tasks, once the transaction that wrote them commits.
 
-The sender is addressed by its task name: the sweep that writes notifications is itself run by
-a task of `tickets.tasks`, which therefore cannot be imported from here.
+Senders are addressed by their task names: the sweep and the services that write the emails
+are themselves run by tasks of `tickets.tasks`, which therefore cannot be imported from here.
 """
 
 import functools
@@ -10,15 +10,19 @@ from collections.abc import Sequence
 from celery import current_app
 from django.db import transaction
 
-# `tickets.tasks.send_notifications`; a test checks the name against the task.
+# Tasks of `tickets.tasks`; a test checks the names against the tasks.
 SEND_NOTIFICATIONS_TASK = "tickets.tasks.send_notifications"
+SEND_CUSTOMER_EMAILS_TASK = "tickets.tasks.send_customer_emails"
 DISPATCH_CHUNK = 100
 
 
-def notifications_dispatch(ids: Sequence[int]) -> None:
-    """Hand notifications to sender tasks, in chunks, once the current transaction commits."""
+def outbox_dispatch(task_name: str, ids: Sequence[int]) -> None:
+    """Hand rows to sender tasks, in chunks, once the current transaction commits."""
     for start in range(0, len(ids), DISPATCH_CHUNK):
         chunk = list(ids[start : start + DISPATCH_CHUNK])
-        transaction.on_commit(
-            functools.partial(current_app.send_task, SEND_NOTIFICATIONS_TASK, args=[chunk])
-        )
+        transaction.on_commit(functools.partial(current_app.send_task, task_name, args=[chunk]))
+
+
+def notifications_dispatch(ids: Sequence[int]) -> None:
+    """Hand staff notifications to sender tasks once the current transaction commits."""
+    outbox_dispatch(SEND_NOTIFICATIONS_TASK, ids)

@@ -14,16 +14,21 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from contracts.escalation_policy import policies_by_key
 from portal.bulk import bulk_set, rows_insert
 from tickets.clock_store import clocks_load, clocks_store
 from tickets.clocks import CLOCKS, NEXT_RESPONSE, Change
-from tickets.models import Escalation, Notification, Ticket, TicketEvent
+from tickets.models import Escalation, Notification, OutboundEmail, Ticket, TicketEvent
 from tickets.roster import Roster
 from tickets.services.alerts import EVENT_COLUMNS, alerts_raise
-from tickets.services.outbox import notifications_dispatch
+from tickets.services.outbox import (
+    SEND_CUSTOMER_EMAILS_TASK,
+    SEND_NOTIFICATIONS_TASK,
+    notifications_dispatch,
+    outbox_dispatch,
+)
 
 
 @dataclass
@@ -34,6 +39,7 @@ class SweepResult:
     breaches: int = 0
     repeats: int = 0
     resent: int = 0
+    resent_to_customers: int = 0
     tickets: int = 0
 
     def __getitem__(self, key: str) -> int:
@@ -115,7 +121,18 @@ def deadlines_sweep(
         if len(ids) < batch_size:
             break
     result.repeats = _repeat_escalations(now, batch_size)
-    result.resent = _resend_late_notifications(now, batch_size)
+    result.resent = _resend_late_emails(
+        now,
+        batch_size,
+        Notification.objects.filter(email_sent_at__isnull=True),
+        SEND_NOTIFICATIONS_TASK,
+    )
+    result.resent_to_customers = _resend_late_emails(
+        now,
+        batch_size,
+        OutboundEmail.objects.filter(sent_at__isnull=True, skipped_reason=""),
+        SEND_CUSTOMER_EMAILS_TASK,
+    )
     return result
 
 
@@ -198,7 +215,7 @@ def _repeat_escalations(now: datetime, batch_size: int) -> int:
     return repeated
 
 
-def _resend_late_notifications(now: datetime, batch_size: int) -> int:
+def _resend_late_emails(now: datetime, batch_size: int, unsent: QuerySet, task_name: str) -> int:
     """Emails whose sender never reported back (a worker died after the commit, a broker lost
     the message) are handed to a sender again, all of them, a batch per transaction; the
     sender's claim keeps it from sending twice."""
@@ -207,7 +224,7 @@ def _resend_late_notifications(now: datetime, batch_size: int) -> int:
     while True:
         with transaction.atomic(durable=True):
             ids = list(
-                Notification.objects.filter(email_sent_at__isnull=True, created_at__lt=late)
+                unsent.filter(created_at__lt=late)
                 .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=late))
                 .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=late))
                 .order_by("created_at")
@@ -216,8 +233,8 @@ def _resend_late_notifications(now: datetime, batch_size: int) -> int:
             )
             if ids:
                 # Handed out now: the next batch's query no longer finds them.
-                Notification.objects.filter(pk__in=ids).update(dispatched_at=now)
-                notifications_dispatch(ids)
+                unsent.model.objects.filter(pk__in=ids).update(dispatched_at=now)
+                outbox_dispatch(task_name, ids)
         resent += len(ids)
         if len(ids) < batch_size:
             return resent

@@ -1,16 +1,22 @@
-"""Notification emails are handed to the sender task by name, after commit, in chunks."""
+"""Emails are handed to their sender tasks by name, after commit, in chunks."""
 
 from unittest import mock
 
 from celery import current_app
 
-from tickets.services.outbox import DISPATCH_CHUNK, SEND_NOTIFICATIONS_TASK, notifications_dispatch
-from tickets.tasks import send_notifications
+from tickets.services.outbox import (
+    DISPATCH_CHUNK,
+    SEND_CUSTOMER_EMAILS_TASK,
+    SEND_NOTIFICATIONS_TASK,
+    notifications_dispatch,
+)
+from tickets.tasks import send_customer_emails, send_notifications
 
 
-def test_the_outbox_names_the_sender_task_that_exists():
+def test_the_outbox_names_the_sender_tasks_that_exist():
     assert send_notifications.name == SEND_NOTIFICATIONS_TASK
-    assert SEND_NOTIFICATIONS_TASK in current_app.tasks
+    assert send_customer_emails.name == SEND_CUSTOMER_EMAILS_TASK
+    assert {SEND_NOTIFICATIONS_TASK, SEND_CUSTOMER_EMAILS_TASK} <= set(current_app.tasks)
 
 
 def test_notifications_go_to_the_sender_after_commit_in_chunks(

@@ -1,0 +1,23 @@
+"""The new text of a reply: quoted history and signatures stripped, in many languages."""
+
+import functools
+
+from django.conf import settings
+from mailparser_reply import EmailReplyParser
+
+
+@functools.cache
+def _parser(languages: tuple[str, ...]) -> EmailReplyParser:
+    return EmailReplyParser(languages=list(languages))
+
+
+def reply_text(text: str) -> str:
+    """What the sender wrote above the quote, without their signature; the whole text when
+    nothing would remain (a message that is only a quote is still what they sent)."""
+    if not text.strip():
+        return ""
+    try:
+        latest = _parser(tuple(settings.EMAIL_REPLY_LANGUAGES)).parse_reply(text=text)
+    except Exception:
+        return text.strip()
+    return (latest or "").strip() or text.strip()
