@@ -46,7 +46,14 @@ from tickets.demo.world import (
     RegionSpec,
     weekdays,
 )
-from tickets.models import Escalation, Mailbox, Notification, PhoneCall, Ticket
+from tickets.models import (
+    Escalation,
+    Mailbox,
+    Notification,
+    OutboundEmail,
+    PhoneCall,
+    Ticket,
+)
 
 User = get_user_model()
 
@@ -394,14 +401,19 @@ def seed_tickets(
 
 
 def _settle_history(now: datetime) -> None:
-    """Alerts older than an hour are history in the demo: their emails count as sent and their
-    escalations as acknowledged, so the live demo only nags about what is current."""
+    """Alerts older than an hour are history in the demo: their emails (and the customers')
+    count as sent and their escalations as acknowledged, so the live demo only nags about what
+    is current."""
     old = now - timedelta(hours=1)
     Notification.objects.filter(created_at__lt=old, email_sent_at__isnull=True).update(
         email_sent_at=F("created_at"), read_at=F("created_at"), dispatched_at=F("created_at")
     )
     Escalation.objects.filter(created_at__lt=old, acknowledged_at__isnull=True).update(
         acknowledged_at=F("created_at") + timedelta(minutes=7), next_repeat_at=None
+    )
+    # The customers' emails about the demo's past happened back then too.
+    OutboundEmail.objects.filter(created_at__lt=old, sent_at__isnull=True).update(
+        sent_at=F("created_at"), dispatched_at=F("created_at")
     )
 
 

@@ -442,3 +442,10 @@ def test_reprocessing_a_message_stored_before_does_not_store_it_twice(contract_a
     InboundEmail.objects.filter(pk=result.record.pk).update(outcome="received")
     again = inbound_reprocess(InboundEmail.objects.get(pk=result.record.pk), now=LATER)
     assert again.ticket == result.ticket and Message.objects.count() == 1
+
+
+def test_the_signature_after_the_delimiter_is_stripped_from_a_reply(contract_a, requester_a):
+    ticket = opened(contract_a, requester_a)
+    body = "Thanks, it works.\n\n-- \nRita Requester\nAcme Streaming, +49 30 1234\n"
+    result = ingest(email_bytes(subject=f"Re: [{ticket.reference}]", body=body), now=LATER)
+    assert result.message.body_text == "Thanks, it works."

@@ -427,7 +427,10 @@ def _thread(parsed: ParsedEmail) -> Ticket | None:
     ticket_id = None
     if ids:
         ticket_id = (
+            # The exclude lets any plan, a prepared statement's generic one too, use the
+            # partial unique index (`email_message_id <> ''`).
             Message.objects.filter(email_message_id__in=ids)
+            .exclude(email_message_id="")
             .values_list("ticket_id", flat=True)
             .first()
         ) or (
@@ -435,7 +438,7 @@ def _thread(parsed: ParsedEmail) -> Ticket | None:
             .values_list("ticket_id", flat=True)
             .first()
         )
-    queryset = Ticket.objects.select_related("organisation", "follow_up_of")
+    queryset = Ticket.objects.select_related("organisation")
     if ticket_id is not None:
         return queryset.filter(pk=ticket_id).first()
     token = TOKEN.search(parsed.subject)

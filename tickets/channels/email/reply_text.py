@@ -1,9 +1,14 @@
 """The new text of a reply: quoted history and signatures stripped, in many languages."""
 
 import functools
+import re
 
 from django.conf import settings
 from mailparser_reply import EmailReplyParser
+
+
+# RFC 3676's signature delimiter: "-- " alone on a line (some clients drop the space).
+SIGNATURE = re.compile(r"^--[ \t]?$", re.MULTILINE)
 
 
 @functools.cache
@@ -20,4 +25,5 @@ def reply_text(text: str) -> str:
         latest = _parser(tuple(settings.EMAIL_REPLY_LANGUAGES)).parse_reply(text=text)
     except Exception:
         return text.strip()
-    return (latest or "").strip() or text.strip()
+    latest = SIGNATURE.split(latest or "", maxsplit=1)[0]
+    return latest.strip() or text.strip()
