@@ -6,7 +6,6 @@ import re
 from django.conf import settings
 from mailparser_reply import EmailReplyParser
 
-
 # RFC 3676's signature delimiter: "-- " alone on a line (some clients drop the space).
 SIGNATURE = re.compile(r"^--[ \t]?$", re.MULTILINE)
 
