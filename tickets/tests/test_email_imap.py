@@ -109,6 +109,20 @@ def test_with_move_to_stored_messages_are_moved_out_of_the_inbox(
     assert imap_server.message_ids(folder="Stored") == set(ids)
 
 
+def test_a_move_to_folder_that_does_not_exist_yet_is_created(
+    contract_a, requester_a, imap_server, mailbox
+):
+    mailbox.move_to = "Archive"
+    mailbox.save()
+    ids = deliver(imap_server, RITA, RITA)
+
+    result = imap.mailbox_poll(mailbox, now=NOW)
+
+    assert (result.error, result.outcomes) == ("", {"ticket": 2})
+    assert imap_server.uids() == []
+    assert imap_server.message_ids(folder="Archive") == set(ids)
+
+
 def test_a_poll_that_fails_mid_batch_loses_nothing_and_duplicates_nothing(
     contract_a, requester_a, imap_server, mailbox, monkeypatch
 ):

@@ -47,6 +47,10 @@ def mailbox_connect(mailbox: Mailbox) -> IMAPClient:
         timeout=30,
     )
     client.login(mailbox.imap_user, secret)
+    # A missing destination would fail every move after its message was stored: the poll
+    # would stop at that message for good.
+    if mailbox.move_to and not client.folder_exists(mailbox.move_to):
+        client.create_folder(mailbox.move_to)
     client.select_folder(mailbox.folder)
     return client
 
