@@ -95,7 +95,7 @@ def profile_email(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def profile_token_create(request: HttpRequest) -> HttpResponse:
-    _, created = api_token_create(user=request.user)
+    _token, created = api_token_create(user=request.user)
     if created:
         messages.success(request, "Your API token was created. Keep it secret, like a password.")
     else:

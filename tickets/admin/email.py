@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.admin.base import CappedCountPaginator, ReadOnlyAdmin
 from portal.models import Organisation
-from tickets.channels.email import inbound_reprocess
+from tickets.channels.email import inbound_reprocess, inbound_reprocessable
 from tickets.channels.email.mailboxes import mailbox_token_issue
 from tickets.models import InboundEmail, Mailbox, OutboundEmail
 
@@ -134,9 +134,7 @@ class InboundEmailAdmin(ReadOnlyAdmin):
 
     def _reprocess(self, request: HttpRequest, queryset, organisation=None) -> None:
         done: dict[str, int] = {}
-        for record in queryset.filter(
-            outcome__in=[Outcome.QUARANTINED, Outcome.RECEIVED], duplicate_of__isnull=True
-        ):
+        for record in queryset & inbound_reprocessable():
             result = inbound_reprocess(record, organisation=organisation)
             done[result.outcome] = done.get(result.outcome, 0) + 1
         if not done:

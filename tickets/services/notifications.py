@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from contracts.sla_names import Clock
 from portal.errors import Refusal
 from tickets.clock_display import format_duration
 from tickets.models import Escalation, Notification, SLAAlert, TicketEvent
+from tickets.services.outbox import outbox_claim, outbox_deliver
 
 
 class NotificationError(Refusal):
@@ -80,25 +80,14 @@ def notification_send(*, notification_id: int, now: datetime) -> bool:
     The claim (a conditional UPDATE) makes concurrent senders skip each other; a claim older
     than the resend delay is considered abandoned (its sender died). Returns True if sent now.
     """
-    stale = now - timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
-    claimed = (
-        Notification.objects.filter(pk=notification_id, email_sent_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .update(claimed_at=now, email_attempts=F("email_attempts") + 1)
-    )
-    if not claimed:
+    unsent = Notification.objects.filter(email_sent_at__isnull=True)
+    if not outbox_claim(unsent, pk=notification_id, now=now, attempts="email_attempts"):
         return False
     notification = Notification.objects.select_related(
         "escalation__alert", "ticket__organisation", "recipient"
     ).get(pk=notification_id)
-    if notification.recipient.email:
-        try:
-            # Outside any transaction: nothing rolls back an email.
-            notification_email(notification, now=now).send()
-        except Exception:
-            Notification.objects.filter(pk=notification_id).update(claimed_at=None)
-            raise
-    Notification.objects.filter(pk=notification_id).update(email_sent_at=now)
+    message = notification_email(notification, now=now) if notification.recipient.email else None
+    outbox_deliver(Notification, pk=notification_id, message=message, sent="email_sent_at", now=now)
     return True
 
 

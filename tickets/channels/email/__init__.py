@@ -8,6 +8,11 @@
 - `outbound`: rendering and sending the customer emails the ticket services queue.
 """
 
-from tickets.channels.email.ingest import IngestResult, inbound_reprocess, ingest
+from tickets.channels.email.ingest import (
+    IngestResult,
+    inbound_reprocess,
+    inbound_reprocessable,
+    ingest,
+)
 
-__all__ = ["IngestResult", "inbound_reprocess", "ingest"]
+__all__ = ["IngestResult", "inbound_reprocess", "inbound_reprocessable", "ingest"]

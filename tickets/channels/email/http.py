@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -27,7 +28,7 @@ from tickets.models import InboundEmail, Mailbox
 class MailboxTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Mailbox] | None:
         header = get_authorization_header(request).decode("latin-1")
-        scheme, _, value = header.partition(" ")
+        scheme, _space, value = header.partition(" ")
         token = ""
         if scheme.lower() == "bearer":
             token = value
@@ -40,7 +41,7 @@ class MailboxTokenAuthentication(BaseAuthentication):
             return None
         mailbox = mailbox_for_token(token)
         if mailbox is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked mailbox token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked mailbox token."))
         return (None, mailbox)
 
     def authenticate_header(self, request: Request) -> str:
@@ -63,7 +64,7 @@ class MailboxTokenScheme(OpenApiAuthenticationExtension):
 class HasMailbox(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not isinstance(request.auth, Mailbox):
-            raise exceptions.NotAuthenticated("Send the mailbox's token: Authorization: Bearer.")
+            raise exceptions.NotAuthenticated(_("Send the mailbox's token: Authorization: Bearer."))
         return True
 
 
@@ -76,7 +77,9 @@ class RawEmailParser(BaseParser):
         limit = settings.EMAIL_MAX_BYTES * 2
         data = stream.read(limit + 1) if stream is not None else b""
         if len(data) > limit:
-            raise PayloadTooLarge(f"A message is stored up to {limit} bytes.")
+            raise PayloadTooLarge(
+                _("A message is stored up to %(limit)d bytes.") % {"limit": limit}
+            )
         return data
 
 
@@ -116,7 +119,7 @@ class InboundEmailView(APIView):
     def post(self, request: Request) -> Response:
         raw = request.data
         if not isinstance(raw, bytes) or not raw.strip():
-            raise exceptions.ParseError("The body must be the raw email message.")
+            raise exceptions.ParseError(_("The body must be the raw email message."))
         result = ingest(raw, mailbox=request.auth, via=InboundEmail.Via.HTTP)
         code = {
             InboundEmail.Outcome.TICKET: status.HTTP_201_CREATED,

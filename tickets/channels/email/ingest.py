@@ -12,10 +12,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +27,7 @@ from tickets.channels.email.parse import MalformedEmail, ParsedEmail, parse_emai
 from tickets.channels.email.reply_text import reply_text
 from tickets.models import InboundEmail, Mailbox, Message, OutboundEmail, Ticket
 from tickets.rules import TicketError, attachments_check, reopen_deadline
-from tickets.services import ticket_open, ticket_reply, ticket_system_note
+from tickets.services import OpenedTicket, ticket_open, ticket_reply, ticket_system_note
 from tickets.services.creation import REFERENCE_PREFIX
 from tickets.services.customer_mail import refusal_queue
 
@@ -95,14 +97,7 @@ def ingest(
     """Store one RFC 5322 message; see the module's docstring."""
     now = now or timezone.now()
     raw = _as_bytes(raw)
-    parsed: ParsedEmail | None = None
-    problem = ""
-    try:
-        parsed = parse_email(raw)
-    except MalformedEmail as exc:
-        problem = _("could not be read: %(why)s") % {"why": exc}
-    except Exception as exc:  # any parser failure on hostile input
-        problem = _("could not be read: %(why)s") % {"why": f"{type(exc).__name__}: {exc}"[:200]}
+    parsed, problem = _parse(raw)
     record = _claim(raw, parsed, mailbox=mailbox, via=via, now=now)
     if record.duplicate_of_id is not None:
         return IngestResult(Outcome.IGNORED, "duplicate", record)
@@ -115,13 +110,7 @@ def inbound_reprocess(
     """Run a quarantined (or interrupted) message through the channel again, after a fix; with
     `organisation`, an unknown sender becomes a requester of it (an agent's decision)."""
     now = now or timezone.now()
-    raw = bytes(record.raw or b"")
-    parsed: ParsedEmail | None = None
-    problem = ""
-    try:
-        parsed = parse_email(raw)
-    except Exception as exc:
-        problem = _("could not be read: %(why)s") % {"why": f"{exc}"[:200]}
+    parsed, problem = _parse(bytes(record.raw or b""))
     InboundEmail.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
     record.attempts += 1
     if parsed is not None and parsed.message_id:
@@ -134,6 +123,25 @@ def inbound_reprocess(
         if stored is not None:
             return _finish(record, Outcome.MESSAGE, _("stored before"), stored.ticket, stored, now)
     return _process(record, parsed, problem, now=now, organisation=organisation)
+
+
+def inbound_reprocessable() -> "QuerySet[InboundEmail]":
+    """The messages `inbound_reprocess` takes: quarantined, or interrupted before their outcome
+    was recorded; first deliveries only (a redelivery points at its first)."""
+    return InboundEmail.objects.filter(
+        outcome__in=[Outcome.QUARANTINED, Outcome.RECEIVED], duplicate_of__isnull=True
+    )
+
+
+def _parse(raw: bytes) -> tuple[ParsedEmail | None, str]:
+    """The message, or None and why it cannot be read."""
+    try:
+        return parse_email(raw), ""
+    except MalformedEmail as exc:
+        why = str(exc)
+    except Exception as exc:  # any parser failure on hostile input
+        why = f"{type(exc).__name__}: {exc}"[:200]
+    return None, _("could not be read: %(why)s") % {"why": why}
 
 
 def _claim(
@@ -227,10 +235,10 @@ def _store(
     organisation: Organisation | None,
 ) -> Stored:
     mailbox = record.mailbox
-    if record.size > settings.EMAIL_MAX_BYTES:
-        _refuse(parsed, _("the message is larger than %(mb)d MB") % {"mb": _mb()}, now=now)
     if _is_our_own(parsed):
         raise _Stored(Outcome.IGNORED, _("Meridian's own mail came back (loop)"))
+    if record.size > settings.EMAIL_MAX_BYTES:
+        _refuse(parsed, _("the message is larger than %(mb)d MB") % {"mb": _mb()}, now=now)
     if parsed.is_report:
         for bounce in parsed.bounces:
             members_mark_bouncing(
@@ -266,15 +274,11 @@ def _store(
     member = member or member_from_email(
         organisation=sender_org, address=parsed.sender, name=parsed.sender_name
     )
-    opened = ticket_open(
-        organisation=sender_org,
-        requester=member,
-        channel=Ticket.Channel.EMAIL,
-        subject=_subject(parsed),
-        body_text=parsed.text.strip() or _("(The message has no text.)"),
-        body_html=parsed.html,
-        email_message_id=parsed.message_id,
-        attachments=files,
+    opened = _open(
+        parsed,
+        sender_org,
+        member,
+        files,
         now=now,
         region=mailbox.default_region if mailbox else None,
         acknowledge=not parsed.automatic,
@@ -314,15 +318,11 @@ def _on_ticket(
     deadline = reopen_deadline(ticket)
     too_late = ticket.status == Ticket.Status.CLOSED or (deadline is not None and now > deadline)
     if too_late:
-        opened = ticket_open(
-            organisation=organisation,
-            requester=member,
-            channel=Ticket.Channel.EMAIL,
-            subject=_subject(parsed) or ticket.subject,
-            body_text=parsed.text.strip() or _("(The message has no text.)"),
-            body_html=parsed.html,
-            email_message_id=parsed.message_id,
-            attachments=files,
+        opened = _open(
+            parsed,
+            organisation,
+            member,
+            files,
             now=now,
             priority=ticket.priority,
             product_area=ticket.product_area,
@@ -343,6 +343,30 @@ def _on_ticket(
         attachments=files,
     )
     return Outcome.MESSAGE, "", ticket, message
+
+
+def _open(
+    parsed: ParsedEmail,
+    organisation: Organisation,
+    requester: Member,
+    files: list[SimpleUploadedFile],
+    *,
+    now: datetime,
+    **options: Any,
+) -> OpenedTicket:
+    """A new email ticket from the message (`options`: region, priority, follow-up, …)."""
+    return ticket_open(
+        organisation=organisation,
+        requester=requester,
+        channel=Ticket.Channel.EMAIL,
+        subject=_subject(parsed),
+        body_text=parsed.text.strip() or _("(The message has no text.)"),
+        body_html=parsed.html,
+        email_message_id=parsed.message_id,
+        attachments=files,
+        now=now,
+        **options,
+    )
 
 
 def _stranger_note(ticket: Ticket, parsed: ParsedEmail, *, now: datetime) -> None:
@@ -371,7 +395,7 @@ def _check_files(parsed: ParsedEmail, files: list[SimpleUploadedFile], *, now: d
 
 def _refuse(parsed: ParsedEmail, reason: str, *, now: datetime) -> None:
     """Quarantine with `reason`, and tell a human sender once (never a machine: no loops)."""
-    if parsed.sender and not parsed.automatic and not _is_our_own(parsed):
+    if parsed.sender and not parsed.automatic:  # our own mail was ignored before this
         refusal_queue(address=parsed.sender, subject=parsed.subject, reason=reason, now=now)
     raise _Stored(Outcome.QUARANTINED, reason)
 

@@ -7,18 +7,19 @@ styles, no remote images) and a link to the ticket. A claim by conditional UPDAT
 senders from sending it twice; a failure releases the claim for the retry.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from tickets.models import Message, OutboundEmail
 from tickets.services.customer_mail import automatic_cap_reached
+from tickets.services.outbox import outbox_claim, outbox_deliver
 
 Kind = OutboundEmail.Kind
 
@@ -61,7 +62,7 @@ def customer_email_message(email: OutboundEmail) -> EmailMultiAlternatives:
     reply = email.reply
     author = ""
     if reply is not None and reply.author is not None:
-        author = reply.author.get_full_name() or "Meridian Support"
+        author = reply.author.get_full_name() or _("Meridian Support")
     context = {
         "kind": email.kind,
         "name": member.user.get_full_name() if member else "",
@@ -100,15 +101,11 @@ def customer_email_message(email: OutboundEmail) -> EmailMultiAlternatives:
 
 
 def customer_email_send(*, email_id: int, now: datetime) -> bool:
-    """Send one queued email unless it was sent, skipped, or another sender holds it. A
-    recipient who stopped this kind of email, or whose address bounces, is skipped."""
-    stale = now - timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
-    claimed = (
-        OutboundEmail.objects.filter(pk=email_id, sent_at__isnull=True, skipped_reason="")
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
-    )
-    if not claimed:
+    """Send one queued email unless it was sent, skipped, or another sender holds it. It is
+    skipped when the address bounces, or when it is automatic and the address has had its
+    hour's share of automatic mail."""
+    unsent = OutboundEmail.objects.filter(sent_at__isnull=True, skipped_reason="")
+    if not outbox_claim(unsent, pk=email_id, now=now, attempts="attempts"):
         return False
     email = OutboundEmail.objects.select_related("ticket", "member__user", "reply__author").get(
         pk=email_id
@@ -121,11 +118,6 @@ def customer_email_send(*, email_id: int, now: datetime) -> bool:
     if skip:
         OutboundEmail.objects.filter(pk=email_id).update(skipped_reason=skip)
         return False
-    try:
-        # Outside any transaction: nothing rolls back an email.
-        customer_email_message(email).send()
-    except Exception:
-        OutboundEmail.objects.filter(pk=email_id).update(claimed_at=None)
-        raise
-    OutboundEmail.objects.filter(pk=email_id).update(sent_at=now)
+    message = customer_email_message(email)
+    outbox_deliver(OutboundEmail, pk=email_id, message=message, sent="sent_at", now=now)
     return True

@@ -2,8 +2,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from portal.models import Organisation
-from tickets.channels.email import inbound_reprocess
-from tickets.models import InboundEmail
+from tickets.channels.email import inbound_reprocess, inbound_reprocessable
+
+BATCH = 100
 
 
 class Command(BaseCommand):
@@ -31,10 +32,7 @@ class Command(BaseCommand):
             org = Organisation.objects.filter(slug=organisation).first()
             if org is None:
                 raise CommandError(f"No organisation {organisation!r}.")
-        records = InboundEmail.objects.filter(
-            outcome__in=[InboundEmail.Outcome.QUARANTINED, InboundEmail.Outcome.RECEIVED],
-            duplicate_of__isnull=True,
-        ).order_by("pk")
+        records = inbound_reprocessable().order_by("pk")
         if id:
             records = records.filter(pk__in=id)
         if reason:
@@ -45,10 +43,15 @@ class Command(BaseCommand):
             raise CommandError(f"Not quarantined (or no such record): {missing}")
         counts: dict[str, int] = {}
         quiet = options["verbosity"] == 0
-        for pk in tqdm(ids, desc="Reprocessing", unit="msg", disable=quiet, file=self.stderr):
-            record = InboundEmail.objects.get(pk=pk)
-            result = inbound_reprocess(record, organisation=org)
-            counts[result.outcome] = counts.get(result.outcome, 0) + 1
-            self.stdout.write(f"#{pk}: {result}")
+        with tqdm(
+            total=len(ids), desc="Reprocessing", unit="msg", disable=quiet, file=self.stderr
+        ) as bar:
+            for start in range(0, len(ids), BATCH):
+                batch = records.in_bulk(ids[start : start + BATCH])
+                for pk, record in sorted(batch.items()):
+                    result = inbound_reprocess(record, organisation=org)
+                    counts[result.outcome] = counts.get(result.outcome, 0) + 1
+                    self.stdout.write(f"#{pk}: {result}")
+                    bar.update()
         summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         self.stdout.write(f"Reprocessed {len(ids)}: {summary or 'nothing to do'}")
