@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from portal.models import EmailDomain, Member
 from tickets.channels.email import inbound_reprocess, ingest
@@ -449,3 +451,50 @@ def test_the_signature_after_the_delimiter_is_stripped_from_a_reply(contract_a, 
     body = "Thanks, it works.\n\n-- \nRita Requester\nAcme Streaming, +49 30 1234\n"
     result = ingest(email_bytes(subject=f"Re: [{ticket.reference}]", body=body), now=LATER)
     assert result.message.body_text == "Thanks, it works."
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_the_message_id_look_up_uses_its_partial_index_in_a_generic_plan(db):
+    """A prepared statement ends up with a generic plan, in which the empty string would be a
+    parameter: only a literal `<> ''` lets the planner use the partial unique index."""
+    query = Message.objects.filter(
+        email_message_id__in=["<x@acme.test>"], email_message_id__nonempty=True
+    ).values_list("ticket_id", flat=True)
+    sql, params = query.query.sql_with_params()
+    assert list(params) == ["<x@acme.test>"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"PREPARE thread_lookup(text) AS {sql.replace('%s', '$1')}")
+        cursor.execute("EXPLAIN EXECUTE thread_lookup('<x@acme.test>')")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("DEALLOCATE thread_lookup")
+    assert "message_unique_email_id" in plan, plan
+
+
+def queries_of(raw, at):
+    with CaptureQueriesContext(connection) as captured:
+        result = ingest(raw, now=at)
+    return result, len(captured)
+
+
+def test_ingestion_costs_the_same_few_queries_however_many_tickets_there_are(
+    contract_a, requester_a
+):
+    def new_and_reply(n):
+        first, new_cost = queries_of(email_bytes(subject=f"new {n}"), NOW)
+        ack = OutboundEmail.objects.get(ticket=first.ticket)
+        reply, reply_cost = queries_of(email_bytes(body="more", in_reply_to=ack.message_id), LATER)
+        assert (first.outcome, reply.outcome) == ("ticket", "message")
+        return new_cost, reply_cost
+
+    # The first ticket also freezes the calendar version every later one uses.
+    ingest(email_bytes(subject="first"), now=NOW)
+    before = new_and_reply(0)
+    for n in range(1, 25):
+        ingest(email_bytes(subject=f"filler {n}"), now=NOW)
+    after = new_and_reply(99)
+    assert before == after
+    # A new ticket: claim, sender, thread, SLA terms, the ticket's rows, the outcome; a reply
+    # the same without the terms. No query per ticket or message stored before.
+    assert after[0] <= 20 and after[1] <= 17, after

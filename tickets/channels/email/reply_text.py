@@ -8,6 +8,7 @@ from mailparser_reply import EmailReplyParser
 
 # RFC 3676's signature delimiter: "-- " alone on a line (some clients drop the space).
 SIGNATURE = re.compile(r"^--[ \t]?$", re.MULTILINE)
+QUOTED = re.compile(r"^>.*$", re.MULTILINE)
 
 
 @functools.cache
@@ -20,8 +21,12 @@ def reply_text(text: str) -> str:
     nothing would remain (a message that is only a quote is still what they sent)."""
     if not text.strip():
         return ""
+    # What follows the first quoted line is history whatever it holds, and the parser's cost
+    # grows with the text (a dozen languages' patterns per line): it reads up to that line.
+    quoted = QUOTED.search(text)
+    head = text[: quoted.end()] if quoted else text
     try:
-        latest = _parser(tuple(settings.EMAIL_REPLY_LANGUAGES)).parse_reply(text=text)
+        latest = _parser(tuple(settings.EMAIL_REPLY_LANGUAGES)).parse_reply(text=head)
     except Exception:
         return text.strip()
     latest = SIGNATURE.split(latest or "", maxsplit=1)[0]
