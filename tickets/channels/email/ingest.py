@@ -427,7 +427,8 @@ def _is_our_own(parsed: ParsedEmail) -> bool:
 
 def _member_of(address: str) -> Member | None:
     return (
-        Member.objects.select_related("user", "organisation")
+        # The home region gives the organisation's local day, which picks its contract.
+        Member.objects.select_related("user", "organisation__home_region")
         .filter(user__email__iexact=address, user__is_active=True)
         .order_by("pk")
         .first()
@@ -441,7 +442,9 @@ def _domain_organisation(address: str) -> Organisation | None:
     if not candidates:
         return None
     found = sorted(
-        EmailDomain.objects.select_related("organisation").filter(domain__in=candidates),
+        EmailDomain.objects.select_related("organisation__home_region").filter(
+            domain__in=candidates
+        ),
         key=lambda row: len(row.domain),
         reverse=True,
     )
