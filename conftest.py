@@ -106,11 +106,13 @@ class Worker:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
+def celery_worker(transactional_db, tmp_path, settings):
     """Start real `celery worker` processes on the configured broker, each on a queue of its
     own, against the test database: `celery_worker("--pool=solo")` returns a `Worker`. Each
     runs in a process group of its own (a test may kill it as a whole); all are stopped at the
-    end, and what they said is printed (shown when the test fails)."""
+    end, and what they said is printed (shown when the test fails). Region queues are off: the
+    test's tasks all go to its worker's queue."""
+    settings.CELERY_REGION_QUEUES = False
     workers: list[Worker] = []
 
     def start(*options: str, queue: str | None = None, env: dict | None = None) -> Worker:

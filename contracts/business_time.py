@@ -466,6 +466,34 @@ class WorkingSchedule:
                 total -= self._elapsed_us(lo, hi)
         return timedelta(microseconds=total)
 
+    def open_intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The open intervals within ``[start, end)``, merged and clipped, in UTC.
+
+        >>> from datetime import UTC, datetime
+        >>> office = WorkingSchedule("Europe/Berlin", {"fri": [("09:00", "17:00")],
+        ...                                            "mon": [("09:00", "17:00")]})
+        >>> [f"{a:%a %H:%M}-{b:%a %H:%M}" for a, b in office.open_intervals(
+        ...     datetime(2026, 1, 2, 12, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC))]
+        ['Fri 12:00-Fri 16:00', 'Mon 08:00-Mon 16:00']
+        """
+        a = _instant(start, "start")
+        b = _instant(end, "end")
+        if b <= a or not self._has_open:
+            return []
+        merged: list[list[int]] = []
+        for k in range(a // _CHUNK_US, (b - 1) // _CHUNK_US + 1):
+            starts, ends, _ = self._chunk(k)
+            for lo, hi in zip(starts, ends, strict=True):
+                lo, hi = max(lo, a), min(hi, b)
+                if hi <= lo:
+                    continue
+                # Chunks cut intervals at their edges: glue the pieces back together.
+                if merged and lo <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], hi)
+                else:
+                    merged.append([lo, hi])
+        return [(_from_us(lo), _from_us(hi)) for lo, hi in merged]
+
     # -- internals: pauses ------------------------------------------------------------
 
     @staticmethod

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from contracts.business_time import WorkingSchedule
 from contracts.sla_names import Clock, Priority
-from portal.models import Organisation, Region
+from portal.models import Organisation, Region, Team
 from portal.timezones import time_zone_choices, validate_time_zone
 
 # Ticket statuses a tier may declare as pausing (the customer holds the ball).
@@ -66,6 +66,15 @@ class BusinessCalendar(models.Model):
         Region, on_delete=models.PROTECT, null=True, blank=True, related_name="calendars"
     )
     hours = models.CharField(max_length=10, choices=Hours.choices, default=Hours.BUSINESS)
+    team = models.OneToOneField(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shift_calendar",
+        help_text="The team whose shift these hours are (a team without one works its region's "
+        "business hours).",
+    )
     # Bumped on every change to hours or holidays; schedules are cached per version.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)

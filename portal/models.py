@@ -17,6 +17,11 @@ class Region(models.Model):
     time_zone = models.CharField(
         max_length=64, choices=time_zone_choices, validators=[validate_time_zone]
     )
+    follow_sun_position = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Place in the follow-the-sun order: when a region's shift is closed, work for "
+        "round-the-clock customers goes to the next region on shift in this order.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -26,23 +31,40 @@ class Region(models.Model):
 
 
 class Team(models.Model):
-    """A group of agents in a region; L1 takes new work, L2 takes escalations."""
+    """A group of agents in a region; L1 takes new work, L2 takes escalations, a duty team takes
+    new round-the-clock work while no L1 shift anywhere is open (nights, weekends, holidays), and
+    specialists' teams (any number per region) take what routing rules send them.
+
+    A team is on shift while its own shift calendar is open (`contracts.BusinessCalendar.team`),
+    else while its region's business-hours calendar is."""
 
     class Level(models.TextChoices):
         L1 = "l1", "L1 (first line)"
         L2 = "l2", "L2 (specialists)"
+        DUTY = "duty", "Duty (nights and weekends)"
+        SPECIALISTS = "spec", "Specialists (by routing rule)"
 
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="teams")
-    level = models.CharField(max_length=2, choices=Level.choices)
+    level = models.CharField(max_length=4, choices=Level.choices)
     name = models.CharField(max_length=80, unique=True)
     email = models.EmailField(blank=True, help_text="Team mailbox for notifications.")
+    auto_assign = models.BooleanField(
+        default=False,
+        help_text="Give each ticket routed here to the on-shift agent with the lightest load.",
+    )
 
     class Meta:
         ordering = ["region__code", "level"]
         constraints = [
             # Escalation moves a ticket to "the L2 team of the region": there is exactly one.
-            models.UniqueConstraint(fields=["region", "level"], name="team_one_per_region_level"),
-            models.CheckConstraint(condition=Q(level__in=["l1", "l2"]), name="team_level_valid"),
+            models.UniqueConstraint(
+                fields=["region", "level"],
+                condition=Q(level__in=["l1", "l2", "duty"]),
+                name="team_one_per_region_level",
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=["l1", "l2", "duty", "spec"]), name="team_level_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,6 +181,17 @@ class Agent(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     time_zone = models.CharField(
         max_length=64, choices=time_zone_choices, validators=[validate_time_zone], default="UTC"
+    )
+    away = models.BooleanField(
+        default=False, help_text="Away (leave, sick, busy elsewhere): nothing is assigned to you."
+    )
+    max_open_tickets = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Automatic assignment stops at this many open tickets (empty: no cap).",
+    )
+    last_assigned_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a ticket was last given to you."
     )
 
     class Meta:

@@ -252,6 +252,9 @@ else:
         "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
     }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="meridian")
+# Routing and notification tasks go to their region's queue (`region.<code>`); off, to the
+# default queue. Workers consume both: see tickets/region_queues.py.
+CELERY_REGION_QUEUES = env_bool("CELERY_REGION_QUEUES", default=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -280,6 +283,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "portal.tasks.purge_idempotency_keys",
         "schedule": crontab(hour=3, minute=17),
+    },
+    "hand-over-shifts": {
+        "task": "tickets.tasks.hand_over_shifts",
+        "schedule": env.float("HANDOVER_INTERVAL_SECONDS", default=60.0),
     },
     "poll-mailboxes": {
         "task": "tickets.tasks.poll_mailboxes",

@@ -780,3 +780,55 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_address}"
+
+
+class RoutingRule(models.Model):
+    """Sends matching tickets to a chosen team, ahead of follow-the-sun routing (for example
+    every voice P1 to the voice specialists). Rules are tried by position; the first whose
+    every given condition matches wins. An empty condition matches anything."""
+
+    position = models.PositiveSmallIntegerField(default=100, help_text="Lower runs first.")
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    priority = models.CharField(max_length=2, choices=Priority.choices, blank=True)
+    channel = models.CharField(max_length=8, choices=Ticket.Channel.choices, blank=True)
+    product_area = models.CharField(max_length=12, choices=Ticket.ProductArea.choices, blank=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="routing_rules")
+    only_on_shift = models.BooleanField(
+        default=False,
+        help_text="Apply only while the team is on shift; otherwise follow the sun as usual.",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(priority__in=["", "p1", "p2", "p3", "p4"]),
+                name="routingrule_priority_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Handover(models.Model):
+    """A team's shift that ended, handed over once: the row is claimed before any ticket moves,
+    so two beats or a retry find it taken and move nothing twice."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="handovers")
+    shift_ended_at = models.DateTimeField()
+    at = models.DateTimeField(help_text="When the handover ran.")
+    moved = models.PositiveIntegerField(default=0, help_text="Tickets moved to the next team.")
+
+    class Meta:
+        ordering = ["-shift_ended_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "shift_ended_at"], name="handover_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} at {self.shift_ended_at:%Y-%m-%d %H:%M}"

@@ -1,7 +1,9 @@
-"""Who hears about an alert: the tier's escalation policy applied to who is on shift now.
+"""Who is on shift: the one source for routing (`tickets.routing`) and for who hears about an
+alert (the tier's escalation policy applied to who is on shift now).
 
-A person is on shift while the business-hours calendar of their team's region is open. The
-roster is read once per sweep (a few dozen rows), then every alert is resolved in memory.
+A team is on shift while its shift calendar is open: its own (`BusinessCalendar.team`), else its
+region's business hours. A person is on shift while their team is. The roster is read once per
+sweep or routing run (a few dozen rows), then every question is answered in memory.
 
 Rules, in order of preference for each role:
 - assignee: the ticket's assignee, if on shift (people without a team, such as administrators,
@@ -16,13 +18,17 @@ Rules, in order of preference for each role:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Q
+
+from contracts.business_time import WorkingSchedule
 from contracts.calendars import schedule_of
 from contracts.escalation_policy import Policy
 from contracts.models import BusinessCalendar
-from portal.models import Agent, Team
+from portal.models import Agent, Region, Team
 from tickets.models import Escalation, Ticket
 
 Role = Escalation.Role
@@ -36,8 +42,14 @@ class Roster:
     agents_by_team: dict[int, list[Agent]] = field(default_factory=dict)
     teams: dict[int, Team] = field(default_factory=dict)
     team_by_region_level: dict[tuple[int, str], Team] = field(default_factory=dict)
-    region_open: dict[int, bool] = field(default_factory=dict)
     agent_by_user: dict[int, Agent] = field(default_factory=dict)
+    # Each team's shift hours (None: it has none, and counts as always on shift).
+    schedules: dict[int, WorkingSchedule | None] = field(default_factory=dict)
+    team_open: dict[int, bool] = field(default_factory=dict)
+    # Regions in the follow-the-sun order.
+    regions: list[Region] = field(default_factory=list)
+    # Calendars open around the clock: a ticket snapshotted on one has a 24x7 contract.
+    always_calendars: set[int] = field(default_factory=set)
     # Answers depend only on the team or region at this instant: worked out once per sweep.
     _lead_memo: dict[int, list[Agent]] = field(default_factory=dict, repr=False)
     _l2_memo: dict[int, list[Agent]] = field(default_factory=dict, repr=False)
@@ -45,6 +57,7 @@ class Roster:
     @classmethod
     def load(cls, now: datetime) -> Roster:
         roster = cls(now=now)
+        roster.regions = list(Region.objects.order_by("follow_sun_position", "code"))
         for team in Team.objects.all():
             roster.teams[team.pk] = team
             roster.team_by_region_level[(team.region_id, team.level)] = team
@@ -55,18 +68,23 @@ class Roster:
                 continue
             roster.agents_by_team[agent.team_id].append(agent)
             roster.agent_by_user[agent.user_id] = agent
-        calendars = BusinessCalendar.objects.filter(
-            region__isnull=False, hours=BusinessCalendar.Hours.BUSINESS
+        roster.always_calendars = set(
+            BusinessCalendar.objects.filter(hours=BusinessCalendar.Hours.ALWAYS).values_list(
+                "pk", flat=True
+            )
         )
-        for calendar in calendars:
-            if calendar.region_id is None:
-                continue
-            roster.region_open[calendar.region_id] = schedule_of(calendar).is_open(now)
+        roster.schedules = team_schedules(roster.teams.values())
+        roster.team_open = {
+            pk: schedule is None or schedule.is_open(now)
+            for pk, schedule in roster.schedules.items()
+        }
         return roster
 
+    def team_on_shift(self, team: Team) -> bool:
+        return self.team_open.get(team.pk, True)
+
     def on_shift(self, agent: Agent) -> bool:
-        team = self.teams.get(agent.team_id) if agent.team_id is not None else None
-        return team is None or self.region_open.get(team.region_id, True)
+        return agent.team_id is None or self.team_open.get(agent.team_id, True)
 
     def _leads(self, teams: list[Team]) -> list[Agent]:
         return [
@@ -137,5 +155,48 @@ class Roster:
             add(ticket.organisation.account_manager_id, Role.ACCOUNT_MANAGER)
         return list(chosen.items())
 
-    def l2_team_of(self, region_id: int) -> Team | None:
-        return self.team_by_region_level.get((region_id, Team.Level.L2))
+    def around_the_clock(self, ticket: Ticket) -> bool:
+        """Does the ticket's contract promise 24x7 (its snapshot's calendar is always open)?"""
+        return ticket.sla_calendar_id in self.always_calendars
+
+    def follow_the_sun(self, region_id: int) -> list[int]:
+        """Region ids in the follow-the-sun order, starting after `region_id`."""
+        ids = [region.pk for region in self.regions]
+        if region_id not in ids:
+            return ids
+        start = ids.index(region_id) + 1
+        return ids[start:] + ids[:start]
+
+    def on_shift_elsewhere(self, region_id: int, level: str) -> Team | None:
+        """The first team of `level` on shift in the follow-the-sun order after `region_id`."""
+        for other in self.follow_the_sun(region_id):
+            team = self.team_by_region_level.get((other, level))
+            if team is not None and self.team_on_shift(team):
+                return team
+        return None
+
+    def escalation_team(self, ticket: Ticket) -> Team | None:
+        """Where a breach escalates: the L2 team of the ticket's region, or, for a 24x7
+        contract while it is off shift, the next L2 team on shift (follow the sun)."""
+        own = self.team_by_region_level.get((ticket.region_id, Team.Level.L2))
+        if own is not None and self.team_on_shift(own):
+            return own
+        if self.around_the_clock(ticket):
+            return self.on_shift_elsewhere(ticket.region_id, Team.Level.L2) or own
+        return own
+
+
+def team_schedules(teams: Iterable[Team]) -> dict[int, WorkingSchedule | None]:
+    """Each team's shift hours: its own shift calendar, else its region's business hours, else
+    None (a team with no hours anywhere)."""
+    calendars = BusinessCalendar.objects.filter(
+        Q(team__isnull=False) | Q(region__isnull=False, hours=BusinessCalendar.Hours.BUSINESS)
+    )
+    own: dict[int, WorkingSchedule] = {}
+    regional: dict[int, WorkingSchedule] = {}
+    for calendar in calendars:
+        if calendar.team_id is not None:
+            own[calendar.team_id] = schedule_of(calendar)
+        elif calendar.region_id is not None and calendar.hours == BusinessCalendar.Hours.BUSINESS:
+            regional[calendar.region_id] = schedule_of(calendar)
+    return {team.pk: own.get(team.pk) or regional.get(team.region_id) for team in teams}

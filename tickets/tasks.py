@@ -11,6 +11,7 @@ from portal.taskguard import GuardedTask
 from tickets.channels.email.imap import mailbox_poll, mailboxes_to_poll
 from tickets.channels.email.outbound import customer_email_send
 from tickets.services.notifications import notification_send
+from tickets.services.routing import handovers_run, ticket_route
 from tickets.services.sweep import deadlines_sweep
 
 
@@ -63,3 +64,19 @@ def poll_mailboxes() -> dict[str, dict[str, int]]:
         result.mailbox: result.outcomes
         for result in (mailbox_poll(mailbox, now=timezone.now()) for mailbox in mailboxes_to_poll())
     }
+
+
+@shared_task(base=GuardedTask)
+def route_ticket(ticket_id: int, trigger: str = "created") -> str | None:
+    """Route a ticket after the transaction that opened it committed (on its region's queue);
+    returns the reason of the decision."""
+    decision = ticket_route(ticket_id=ticket_id, now=timezone.now(), trigger=trigger)
+    return decision.reason if decision else None
+
+
+@shared_task(base=GuardedTask)
+def hand_over_shifts() -> dict[str, int]:
+    """Beat runs this every minute: teams whose shift just ended hand their urgent 24x7
+    tickets to the next team on shift, once per shift end."""
+    result = handovers_run(now=timezone.now())
+    return {"handovers": result.handovers, "moved": result.moved}

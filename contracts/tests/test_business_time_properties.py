@@ -294,6 +294,25 @@ def test_is_open_and_next_open_agree_with_the_minute_stepping_reference(data, ca
         assert found == expected if expected is not None else found >= limit
 
 
+@SLOW
+@given(data=st.data(), calendar=calendars())
+def test_open_intervals_agree_with_is_open_and_elapsed(data, calendar):
+    schedule = _schedule(calendar)
+    origin = _base_instant(calendar)
+    start = origin + data.draw(st.integers(0, 3 * 1440)) * MINUTE
+    end = start + data.draw(st.integers(0, 4 * 1440)) * MINUTE
+    intervals = schedule.open_intervals(start, end)
+    # Together they hold exactly the open time, in order, apart and inside the window...
+    assert sum((b - a for a, b in intervals), timedelta(0)) == schedule.elapsed(start, end)
+    for (a, b), (c, _d) in zip(intervals, intervals[1:], strict=False):
+        assert a < b < c
+    assert all(start <= a and b <= end for a, b in intervals)
+    # ...and every interval is open from its first minute to its last.
+    for a, b in intervals:
+        assert schedule.is_open(a) and schedule.is_open(b - MINUTE)
+        assert b == end or not schedule.is_open(b)
+
+
 # -- algebraic properties (any microsecond) ------------------------------------------------------
 
 

@@ -45,12 +45,14 @@ from portal.services.profiles import (
 from portal.services.staff import (
     ROLE_PERMISSIONS,
     STAFF_APPS,
+    agent_away_set,
     agent_save,
     staff_group_name,
     staff_permissions_sync,
 )
 
 __all__ = [
+    "agent_away_set",
     "EMAIL_PREFERENCES",
     "member_bounce_clear",
     "members_mark_bouncing",

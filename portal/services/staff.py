@@ -26,6 +26,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tickets.add_mailbox",
         "tickets.change_mailbox",
         "portal.change_agent",
+        "portal.change_team",
+        "tickets.add_routingrule",
+        "tickets.change_routingrule",
         "contracts.add_calendarholiday",
         "contracts.change_calendarholiday",
     ),
@@ -91,4 +94,12 @@ def agent_save(*, agent: Agent) -> Agent:
         others = [staff_group_name(role) for role in ROLE_PERMISSIONS if role != agent.role]
         user.groups.remove(*Group.objects.filter(name__in=others))
         user.groups.add(_role_group(agent.role))
+    return agent
+
+
+def agent_away_set(*, agent: Agent, away: bool) -> Agent:
+    """An agent marks themselves away (nothing is assigned to them automatically) or back."""
+    with transaction.atomic(durable=True):
+        Agent.objects.filter(pk=agent.pk).update(away=away)
+    agent.away = away
     return agent

@@ -7,10 +7,11 @@ from portal.models import IdempotencyKey
 from portal.tasks import purge_idempotency_keys
 
 
-def test_beat_runs_the_sweep_the_mail_poll_the_heartbeat_and_the_key_purge():
+def test_beat_runs_the_sweep_handovers_the_mail_poll_the_heartbeat_and_the_key_purge():
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
         "tickets.tasks.sweep_deadlines",
+        "tickets.tasks.hand_over_shifts",
         "tickets.tasks.poll_mailboxes",
         "portal.tasks.record_heartbeat",
         "portal.tasks.purge_idempotency_keys",

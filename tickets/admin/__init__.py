@@ -3,9 +3,10 @@
 - `desk`: the ticket queue and page where agents work, and logging calls;
 - `history`: the read-only record (messages, attachments, events, alerts);
 - `escalations`: escalations and notifications, acknowledged by their recipients;
-- `email`: mailboxes, inbound mail and its quarantine, emails sent to customers.
+- `email`: mailboxes, inbound mail and its quarantine, emails sent to customers;
+- `routing`: routing rules and shift handovers.
 """
 
-from tickets.admin import desk, email, escalations, history
+from tickets.admin import desk, email, escalations, history, routing
 
-__all__ = ["desk", "email", "escalations", "history"]
+__all__ = ["desk", "email", "escalations", "history", "routing"]

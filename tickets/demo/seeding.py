@@ -33,16 +33,22 @@ from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
 from portal.services import staff_permissions_sync
 from tickets import services
 from tickets.demo.world import (
+    AGENT_CAP,
     ALERT_SUBJECTS,
+    AUTO_ASSIGN_TEAMS,
     CHANNEL_WEIGHTS,
     CHANNELS,
     CUSTOMER_NAMES,
+    DUTY_AGENTS,
+    DUTY_REGION,
+    FOLLOW_THE_SUN,
     ORGANISATIONS,
     REGIONS,
     SCENARIO_WEIGHTS,
     SCENARIOS,
     SUBJECTS,
     TIERS,
+    WEEK,
     RegionSpec,
     weekdays,
 )
@@ -54,6 +60,7 @@ from tickets.models import (
     PhoneCall,
     Ticket,
 )
+from tickets.services.routing import Trigger, ticket_route
 
 User = get_user_model()
 
@@ -180,6 +187,16 @@ def seed_reference_data(*, password: str, today: date, report: SeedReport) -> No
                 if spec.code == "ber" and level == Team.Level.L1 and index < 2:
                     report.logins.append((username, f"{role} in {team.name}", "/admin/"))
 
+    _seed_duty(report, password)
+    for position, code in enumerate(FOLLOW_THE_SUN, start=1):
+        Region.objects.filter(code=code, follow_sun_position=0).update(follow_sun_position=position)
+    Team.objects.filter(level=Team.Level.L1, region__code__in=AUTO_ASSIGN_TEAMS).update(
+        auto_assign=True
+    )
+    Agent.objects.filter(max_open_tickets__isnull=True, team__isnull=False).update(
+        max_open_tickets=AGENT_CAP
+    )
+
     for code, name, fee, coverage, objective, targets, bands in TIERS:
         tier, created = SLATier.objects.get_or_create(
             code=code,
@@ -255,6 +272,51 @@ def seed_reference_data(*, password: str, today: date, report: SeedReport) -> No
             if number == 1:
                 report.logins.append((email, f"customer {role} at {name}", "/"))
         _contracts(report, organisation, people[0], tiers, tier_code, number, today)
+
+
+def _seed_duty(report: SeedReport, password: str) -> None:
+    """The duty team, on call around the clock (its own 24x7 shift calendar)."""
+    region = Region.objects.get(code=DUTY_REGION)
+    team, created = Team.objects.get_or_create(
+        region=region,
+        level=Team.Level.DUTY,
+        defaults={
+            "name": "Follow-the-sun duty",
+            "email": "duty@meridian.example",
+            "auto_assign": True,
+        },
+    )
+    report.count("teams", created)
+    calendar, created = BusinessCalendar.objects.get_or_create(
+        code="duty-on-call",
+        defaults={
+            "name": "Duty on call (around the clock)",
+            "time_zone": "UTC",
+            "weekly": weekdays("00:00", "24:00", WEEK),
+            "hours": BusinessCalendar.Hours.ALWAYS,
+            "team": team,
+        },
+    )
+    report.count("calendars", created)
+    for index, full_name in enumerate(DUTY_AGENTS):
+        username = full_name.lower().replace(" ", ".")
+        user = _user(
+            report,
+            username=username,
+            full_name=full_name,
+            email=f"{username}@meridian.example",
+            password=password,
+            is_staff=True,
+        )
+        _, created = Agent.objects.get_or_create(
+            user=user,
+            defaults={
+                "team": team,
+                "role": Agent.Role.LEAD if index == 0 else Agent.Role.AGENT,
+                "time_zone": "Europe/Berlin",
+            },
+        )
+        report.count("agents", created)
 
 
 def _calendar(
@@ -397,6 +459,10 @@ def seed_tickets(
             )
         if progress:
             progress(1)
+    # Open work sits with the team on shift now, as it would have been routed when it came in
+    # had the demo been running (the tasks queued when it was opened find it in place).
+    for pk in Ticket.objects.open().filter(team__isnull=True).values_list("pk", flat=True):
+        ticket_route(ticket_id=pk, now=now, trigger=Trigger.CREATED)
     _settle_history(now)
 
 

@@ -13,6 +13,7 @@ from contracts.sla_names import Priority
 from tickets.models import Ticket
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+WEEK = (*WEEKDAYS, "sat", "sun")
 
 
 def weekdays(start: str, end: str, days: tuple[str, ...] = WEEKDAYS) -> dict:
@@ -110,6 +111,18 @@ REGIONS = (
         ),
     ),
 )
+
+# The follow-the-sun order: when a region's shift closes, round-the-clock work goes on in the
+# next region on shift, in this order.
+FOLLOW_THE_SUN = ("sg", "dxb", "ber", "sao", "nyc")
+# Nights, weekends and the holidays every region shares (Christmas Eve, New Year's Eve): a duty
+# team on call around the clock takes 24x7 work while no regional L1 shift is open. Based in
+# Berlin; the first named leads it.
+DUTY_REGION = "ber"
+DUTY_AGENTS = ("Kai Lindqvist", "Nadia Petrov", "Tomas Ortega")
+# L1 teams that give each new ticket to an agent themselves (the others pick from the queue).
+AUTO_ASSIGN_TEAMS = ("sg", "nyc")
+AGENT_CAP = 25
 
 # (code, name, fee, coverage, objective, {priority: (first, next, workaround, resolution)},
 #  [(below %, credit %)])

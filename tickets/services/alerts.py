@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from contracts.escalation_policy import Policy, policies_by_key, policy_for
 from portal.bulk import rows_insert
+from portal.models import Team
 from tickets.clocks import Change
 from tickets.models import Escalation, Notification, SLAAlert, Ticket, TicketEvent
 from tickets.roster import Roster
@@ -69,7 +70,7 @@ def alerts_raise(
     )
     events: list[tuple] = []
     escalations: list[tuple] = []
-    moves: dict[int, tuple[Ticket, int]] = {}
+    moves: dict[int, tuple[Ticket, Team]] = {}
     for alert_id, (ticket, change, kind, threshold) in zip(alert_ids, pending, strict=True):
         breach = kind == SLAAlert.Kind.BREACH
         if breach:
@@ -114,9 +115,9 @@ def alerts_raise(
                 },
             )
         )
-        l2 = roster.l2_team_of(ticket.region_id) if policy.move_to_l2 else None
+        l2 = roster.escalation_team(ticket) if policy.move_to_l2 else None
         if breach and l2 is not None and ticket.team_id != l2.pk:
-            moves[ticket.pk] = (ticket, l2.pk)
+            moves[ticket.pk] = (ticket, l2)
     escalation_ids = rows_insert(
         Escalation,
         (
@@ -139,20 +140,21 @@ def alerts_raise(
         ],
     )
     by_team: dict[int, list[int]] = {}
-    for ticket, team_id in moves.values():
-        old = {"team": ticket.team_id, "assignee": ticket.assignee_id}
-        ticket.team_id, ticket.assignee_id, ticket.updated_at = team_id, None, now
-        by_team.setdefault(team_id, []).append(ticket.pk)
+    for ticket, team in moves.values():
+        old = {"team": ticket.team_id, "assignee": ticket.assignee_id, "region": ticket.region_id}
+        ticket.team_id, ticket.assignee_id, ticket.updated_at = team.pk, None, now
+        by_team.setdefault(team.pk, []).append(ticket.pk)
         events.append(
             (
                 ticket.pk,
-                TicketEvent.Kind.ASSIGNED,
+                TicketEvent.Kind.ROUTED,
                 "",
                 now,
                 {
-                    "old": old,
-                    "new": {"team": team_id, "assignee": None},
-                    "reason": "breach: escalated to L2",
+                    "from": old,
+                    "to": {"team": team.pk, "assignee": None, "region": ticket.region_id},
+                    "trigger": "escalated",
+                    "reason": f"Breach: escalated to {team}.",
                 },
             )
         )
@@ -161,5 +163,10 @@ def alerts_raise(
             team_id=team_id, assignee=None, updated_at=now
         )
     rows_insert(TicketEvent, EVENT_COLUMNS, events)
-    notifications_dispatch(notification_ids)
+    region_of = {ticket.pk: ticket.region_id for ticket, _changes in items}
+    by_region: dict[int | None, list[int]] = {}
+    for notification_id, row in zip(notification_ids, escalations, strict=True):
+        by_region.setdefault(region_of.get(row[1]), []).append(notification_id)
+    for region_id, ids in by_region.items():
+        notifications_dispatch(ids, region_id=region_id)
     return counts

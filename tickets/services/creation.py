@@ -35,6 +35,7 @@ from tickets.rules import (
 )
 from tickets.selectors import call_terms
 from tickets.services.history import History, is_agent
+from tickets.services.routing import Trigger, route_after_commit
 
 REFERENCE_PREFIX = "MRD-"
 P = ParamSpec("P")
@@ -310,6 +311,7 @@ def ticket_open(
                 changes=opened,
             )
         history.write()
+        route_after_commit(ticket, trigger=Trigger.CREATED)
     return OpenedTicket(ticket, message, stored)
 
 

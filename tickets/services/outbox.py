@@ -15,22 +15,30 @@ from django.core.mail import EmailMessage
 from django.db import models, transaction
 from django.db.models import F, Q, QuerySet
 
+from tickets.region_queues import region_queue
+
 # Tasks of `tickets.tasks`; a test checks the names against the tasks.
 SEND_NOTIFICATIONS_TASK = "tickets.tasks.send_notifications"
 SEND_CUSTOMER_EMAILS_TASK = "tickets.tasks.send_customer_emails"
 DISPATCH_CHUNK = 100
 
 
-def outbox_dispatch(task_name: str, ids: Sequence[int]) -> None:
-    """Hand rows to sender tasks, in chunks, once the current transaction commits."""
+def outbox_dispatch(task_name: str, ids: Sequence[int], *, region_id: int | None = None) -> None:
+    """Hand rows to sender tasks, in chunks, once the current transaction commits (on the queue
+    of `region_id`, else the default queue)."""
     for start in range(0, len(ids), DISPATCH_CHUNK):
         chunk = list(ids[start : start + DISPATCH_CHUNK])
-        transaction.on_commit(functools.partial(current_app.send_task, task_name, args=[chunk]))
+        transaction.on_commit(functools.partial(_send, task_name, chunk, region_id))
 
 
-def notifications_dispatch(ids: Sequence[int]) -> None:
-    """Hand staff notifications to sender tasks once the current transaction commits."""
-    outbox_dispatch(SEND_NOTIFICATIONS_TASK, ids)
+def _send(task_name: str, ids: list[int], region_id: int | None) -> None:
+    current_app.send_task(task_name, args=[ids], queue=region_queue(region_id))
+
+
+def notifications_dispatch(ids: Sequence[int], *, region_id: int | None = None) -> None:
+    """Hand staff notifications to sender tasks once the current transaction commits, on the
+    queue of the region their tickets are worked in."""
+    outbox_dispatch(SEND_NOTIFICATIONS_TASK, ids, region_id=region_id)
 
 
 def outbox_claim(unsent: QuerySet, *, pk: int, now: datetime, attempts: str) -> bool:

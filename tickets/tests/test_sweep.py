@@ -202,7 +202,9 @@ def test_breach_goes_to_lead_and_l2_and_moves_a_p2_to_l2(team_ber):
     moved = Ticket.objects.get(pk=ticket.pk)
     assert moved.team == cast["l2_ber"].team
     assert moved.assignee is None
-    assert moved.events.filter(kind="assigned", data__reason="breach: escalated to L2").exists()
+    routed = moved.events.get(kind="routed")
+    assert routed.data["trigger"] == "escalated"
+    assert routed.data["to"]["team"] == cast["l2_ber"].team.pk
     assert not breach.escalations.filter(next_repeat_at__isnull=False).exists()  # P2: no repeats
 
 
