@@ -31,8 +31,13 @@ def seeded(db):
 
 def test_seed_builds_the_demo_world(seeded):
     assert set(Region.objects.values_list("code", flat=True)) == {"sg", "dxb", "sao", "ber", "nyc"}
-    assert Team.objects.count() == 10
-    assert set(Team.objects.values_list("level", flat=True)) == {"l1", "l2"}
+    # An L1 and an L2 team per region, and one duty team on call around the clock.
+    assert Team.objects.filter(level__in=[Team.Level.L1, Team.Level.L2]).count() == 10
+    assert list(Team.objects.filter(level=Team.Level.DUTY).values_list("name", flat=True)) == [
+        "Follow-the-sun duty"
+    ]
+    assert set(Team.objects.values_list("level", flat=True)) == {"l1", "l2", "duty"}
+    assert BusinessCalendar.objects.get(team__level=Team.Level.DUTY).hours == "always"
     assert BusinessCalendar.objects.filter(region__isnull=False).count() == 10
     assert set(SLATier.objects.values_list("code", flat=True)) == {
         "standard",
@@ -48,7 +53,7 @@ def test_seed_builds_the_demo_world(seeded):
     assert Organisation.objects.count() == 20
     assert Member.objects.filter(role=Member.Role.ADMIN).count() == 20
     assert Agent.objects.filter(role=Agent.Role.ACCOUNT_MANAGER).exists()
-    assert Agent.objects.filter(role=Agent.Role.LEAD).count() == 10
+    assert Agent.objects.filter(role=Agent.Role.LEAD).count() == 11
     assert Contract.objects.filter(status=Contract.Status.ACTIVE).count() >= 20
 
 
