@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -156,8 +157,9 @@ class ServiceCreditBandAdmin(ServiceAdmin):
 
 # --- Contracts -----------------------------------------------------------------------------
 
+# The stored status is not shown: what it means today is the standing.
 SIGNATURE_FIELDS = [
-    "status",
+    "standing",
     "signed_by",
     "signed_at",
     "signed_ip",
@@ -180,6 +182,22 @@ class ContractForm(forms.ModelForm):
         return ends_on
 
 
+class StandingFilter(admin.SimpleListFilter):
+    """Contracts by their standing today, in the zone of the agent looking."""
+
+    title = gettext_lazy("standing")
+    parameter_name = "standing"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return list(Contract.Standing.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Contract]) -> QuerySet[Contract]:
+        value = self.value()
+        if value not in Contract.Standing.values:
+            return queryset
+        return queryset.standing_on(timezone.localdate(), value)  # type: ignore[attr-defined]
+
+
 @admin.register(Contract)
 class ContractAdmin(ServiceAdmin):
     """Contracts are made as drafts (`contract_create`), signed by the customer's admin, then
@@ -193,10 +211,10 @@ class ContractAdmin(ServiceAdmin):
         "tier",
         "starts_on",
         "ends_on",
-        "status",
+        "standing",
         "signed_at",
     ]
-    list_filter = ["status", "tier"]
+    list_filter = [StandingFilter, "tier"]
     list_select_related = ["organisation", "tier"]
     search_fields = ["reference", "organisation__name"]
     date_hierarchy = "starts_on"
@@ -215,6 +233,10 @@ class ContractAdmin(ServiceAdmin):
         if obj.status == Contract.Status.ACTIVE:
             return ["reference", "organisation", "tier", "starts_on", *SIGNATURE_FIELDS]
         return ["reference", "organisation", "tier", "starts_on", "ends_on", *SIGNATURE_FIELDS]
+
+    @admin.display(description=gettext_lazy("Standing today"), ordering="status")
+    def standing(self, obj: Contract) -> str:
+        return str(obj.standing_on(timezone.localdate()).label)
 
     @admin.display(description=gettext_lazy("Signed terms"))
     def terms_check(self, obj: Contract) -> str:

@@ -1,12 +1,16 @@
 """Contracts and SLA tiers, read-only: customers see their organisation's, staff see all."""
 
+from typing import Any
+
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
 from contracts.models import Contract, SLATier
 from contracts.serializers import ContractSerializer, SLATierSerializer
 from portal.api.base import ApiCursorPagination, ApiViewMixin, error_responses
+from portal.selectors import today_of
 
 
 @extend_schema_view(
@@ -28,6 +32,12 @@ class ContractViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     cursor_ordering = ("reference",)
     lookup_field = "reference"
     lookup_value_regex = r"[-a-zA-Z0-9_.]{1,20}"
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # Token requests are authenticated after the time zone middleware ran: the viewer's
+        # day is read from their profile here.
+        today = today_of(self.request.user, now=timezone.now())
+        return {**super().get_serializer_context(), "today": today}
 
     def get_queryset(self) -> QuerySet[Contract]:
         contracts = Contract.objects.select_related("organisation", "tier", "signed_by")

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from contracts.business_time import WorkingSchedule
 from contracts.sla_names import Clock, Priority
@@ -320,6 +321,24 @@ class ContractQuerySet(models.QuerySet):
     def for_org(self, organisation: Organisation) -> "ContractQuerySet":
         return self.filter(organisation=organisation)
 
+    def standing_on(self, day: date, standing: str) -> "ContractQuerySet":
+        """The contracts whose standing on `day` is `standing` (see `Contract.standing_on`)."""
+        Standing = Contract.Standing
+        signed = self.filter(status__in=[Contract.Status.ACTIVE, Contract.Status.ENDED])
+        # A signed contract past its last day has ended, whatever was last set by hand.
+        past = Q(ends_on__lt=day)
+        if standing == Standing.ACTIVE:
+            return self.active_on(day)
+        if standing == Standing.UPCOMING:
+            return self.filter(status=Contract.Status.ACTIVE, starts_on__gt=day)
+        if standing == Standing.ENDED:
+            return signed.filter(Q(status=Contract.Status.ENDED) | past)
+        if standing == Standing.DRAFT:
+            return self.filter(status=Contract.Status.DRAFT)
+        if standing == Standing.CANCELLED:
+            return self.filter(status=Contract.Status.CANCELLED)
+        raise ValueError(f"unknown standing {standing!r}")
+
 
 class Contract(models.Model):
     """An organisation's signed agreement to a tier for a date range.
@@ -333,6 +352,15 @@ class Contract(models.Model):
         ACTIVE = "active", "Active"
         ENDED = "ended", "Ended"
         CANCELLED = "cancelled", "Cancelled"
+
+    class Standing(models.TextChoices):
+        """What a contract is on a given day: its stored status read against its dates."""
+
+        DRAFT = "draft", gettext_lazy("Draft (awaiting signature)")
+        UPCOMING = "upcoming", gettext_lazy("Signed, not started yet")
+        ACTIVE = "active", gettext_lazy("Active")
+        ENDED = "ended", gettext_lazy("Ended")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     reference = models.CharField(max_length=20, unique=True)
     organisation = models.ForeignKey(
@@ -391,6 +419,22 @@ class Contract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.organisation} {self.tier}"
+
+    def standing_on(self, day: date) -> "Contract.Standing":
+        """The contract's standing on `day` (a date in the zone of whoever asks).
+
+        `status` is what was last set (signed, ended, cancelled); a signed contract whose dates
+        do not cover `day` is not in force on it, though nobody ended it by hand.
+        """
+        if self.status == self.Status.DRAFT:
+            return self.Standing.DRAFT
+        if self.status == self.Status.CANCELLED:
+            return self.Standing.CANCELLED
+        if self.status == self.Status.ENDED or (self.ends_on is not None and self.ends_on < day):
+            return self.Standing.ENDED
+        if day < self.starts_on:
+            return self.Standing.UPCOMING
+        return self.Standing.ACTIVE
 
     def clean(self) -> None:
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:

@@ -82,13 +82,33 @@ class ContractStatusField(serializers.ChoiceField):
         super().__init__(choices=Contract.Status.choices, read_only=True, **kwargs)
 
 
+@extend_schema_field(
+    {"type": "string", "enum": Contract.Standing.values}, component_name="ContractStanding"
+)
+class ContractStandingField(serializers.Field):
+    """The contract's standing on the viewer's today (the view puts `today` in the context)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, contract: Contract) -> str:
+        return contract.standing_on(self.context["today"]).value
+
+
 class ContractSerializer(ModelRepresentation):
     url = serializers.HyperlinkedIdentityField(
         view_name="api-contract-detail", lookup_field="reference"
     )
     organisation = OrganisationRefSerializer(read_only=True)
     tier = TierRefSerializer(read_only=True)
-    status = ContractStatusField(help_text="draft, active, ended or cancelled.")
+    status = ContractStatusField(
+        help_text="draft, active, ended or cancelled, as last set; `standing` says what it "
+        "means today."
+    )
+    standing = ContractStandingField(
+        help_text="draft, upcoming (signed, not started yet), active, ended or cancelled on "
+        "today's date in your time zone: a contract past its end date has ended."
+    )
     signed_by = PersonSerializer(read_only=True, allow_null=True)
     terms = serializers.DictField(
         read_only=True, help_text="The terms as accepted at signing (targets, fee, credits)."
@@ -102,6 +122,7 @@ class ContractSerializer(ModelRepresentation):
             "organisation",
             "tier",
             "status",
+            "standing",
             "starts_on",
             "ends_on",
             "signed_by",

@@ -13,7 +13,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 # What `portal.selectors.member_of` and `profile_of` read, joined to the user row.
-PROFILE = ("member__organisation__home_region", "agent")
+PROFILE = ("member__organisation__home_region", "agent__team")
 
 User = get_user_model()
 

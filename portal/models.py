@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.timezone import localtime
 
 from portal.timezones import time_zone_choices, validate_time_zone
 
@@ -227,7 +228,7 @@ class Heartbeat(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.name} at {localtime(self.seen_at):%Y-%m-%d %H:%M:%S}"
 
 
 class TaskAttempt(models.Model):

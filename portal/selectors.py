@@ -1,7 +1,8 @@
 """Reads owned by the portal app. Selectors only read."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.authtoken.models import Token
@@ -53,6 +54,13 @@ def profile_of(user: User | AnonymousUser) -> Member | Agent | None:
         if agent is not None:
             return agent
     return member_of(user)
+
+
+def today_of(user: User | AnonymousUser, *, now: datetime) -> date:
+    """The date it is at `now` for `user`: in their profile's time zone, else in UTC."""
+    profile = profile_of(user)
+    zone = ZoneInfo(profile.time_zone if profile is not None and profile.time_zone else "UTC")
+    return now.astimezone(zone).date()
 
 
 def api_token_of(user: User) -> Token | None:

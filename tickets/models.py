@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.timezone import localtime
 
 from contracts.models import BusinessCalendar, Contract, SLATier
 from contracts.sla_names import CLOCKS, Clock, Priority
@@ -333,7 +334,7 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_visibility_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_visibility_display()} at {localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 # Threading looks Message-IDs up in the partial unique index `message_unique_email_id`.
@@ -409,7 +410,7 @@ class PhoneCall(models.Model):
         ]
 
     def __str__(self) -> str:
-        when = f"{self.started_at:%Y-%m-%d %H:%M}"
+        when = f"{localtime(self.started_at):%Y-%m-%d %H:%M}"
         return f"{self.get_direction_display()} call {self.phone_number} at {when}"
 
 
@@ -469,7 +470,7 @@ class TicketEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.get_kind_display()} at {localtime(self.at):%Y-%m-%d %H:%M:%S}"
 
 
 class SLAAlert(models.Model):
@@ -597,7 +598,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"To {self.recipient} about {self.ticket_id} ({self.created_at:%Y-%m-%d %H:%M})"
+        when = f"{localtime(self.created_at):%Y-%m-%d %H:%M}"
+        return f"To {self.recipient} about {self.ticket_id} ({when})"
 
 
 class Mailbox(models.Model):
@@ -831,4 +833,4 @@ class Handover(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.team} at {self.shift_ended_at:%Y-%m-%d %H:%M}"
+        return f"{self.team} at {localtime(self.shift_ended_at):%Y-%m-%d %H:%M}"

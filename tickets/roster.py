@@ -200,3 +200,14 @@ def team_schedules(teams: Iterable[Team]) -> dict[int, WorkingSchedule | None]:
         elif calendar.region_id is not None and calendar.hours == BusinessCalendar.Hours.BUSINESS:
             regional[calendar.region_id] = schedule_of(calendar)
     return {team.pk: own.get(team.pk) or regional.get(team.region_id) for team in teams}
+
+
+def team_on_shift(team: Team, *, now: datetime) -> bool:
+    """Whether `team` is on shift at `now`, by the same rule as `Roster` (its own shift
+    calendar, else its region's business hours, else always): one query, for a single team
+    (the desk's header) where loading the whole roster would be waste."""
+    regional = Q(team__isnull=True, region_id=team.region_id, hours=BusinessCalendar.Hours.BUSINESS)
+    calendars = BusinessCalendar.objects.filter(Q(team=team) | regional)
+    schedules = {calendar.team_id is not None: schedule_of(calendar) for calendar in calendars}
+    schedule = schedules.get(True) or schedules.get(False)
+    return schedule is None or schedule.is_open(now)

@@ -67,7 +67,11 @@ class EscalationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # The change page is where a recipient acknowledges; nothing on it is editable.
+        # The change page is where a recipient acknowledges; nothing on it is editable. Only
+        # for those who may see escalations at all: the index lists a model to whoever has a
+        # permission on it, and a bare True listed this one to every member of the staff.
+        if not self.has_view_permission(request):
+            return False
         return obj is None or obj.recipient_id == request.user.pk or request.user.is_superuser
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
 
 from contracts.escalation_policy import default_policy
 from contracts.models import (
@@ -436,6 +438,7 @@ def seed_tickets(
     for agent in Agent.objects.select_related("user", "team__region").filter(team__isnull=False):
         agents_by_region.setdefault(agent.team.region.code, []).append(agent)
     organisations = list(Organisation.objects.select_related("home_region").order_by("name"))
+    seeded = False
     for organisation in organisations:
         # Draw the organisation's tickets even when skipping, so each one's data stays the same
         # whichever organisations already had tickets.
@@ -446,6 +449,7 @@ def seed_tickets(
         members = list(Member.objects.select_related("user").filter(organisation=organisation))
         allowed = _allowed_priorities(organisation, now)
         city = regions[organisation.home_region.code].name
+        seeded = seeded or count > 0
         for _ in range(count):
             _seed_ticket(
                 org_rng,
@@ -463,24 +467,29 @@ def seed_tickets(
     # had the demo been running (the tasks queued when it was opened find it in place).
     for pk in Ticket.objects.open().filter(team__isnull=True).values_list("pk", flat=True):
         ticket_route(ticket_id=pk, now=now, trigger=Trigger.CREATED)
-    _settle_history(now)
+    if seeded:
+        # The services raised the alerts of the stories they told; the deadlines that passed
+        # quietly in between (hundreds) are found by a sweep, here rather than by the first
+        # beat of the live demo, which would mail every one of them.
+        services.deadlines_sweep(now=now)
+        _settle_history(now)
 
 
 def _settle_history(now: datetime) -> None:
-    """Alerts older than an hour are history in the demo: their emails (and the customers')
-    count as sent and their escalations as acknowledged, so the live demo only nags about what
-    is current."""
-    old = now - timedelta(hours=1)
-    Notification.objects.filter(created_at__lt=old, email_sent_at__isnull=True).update(
-        email_sent_at=F("created_at"), read_at=F("created_at"), dispatched_at=F("created_at")
-    )
-    Escalation.objects.filter(created_at__lt=old, acknowledged_at__isnull=True).update(
-        acknowledged_at=F("created_at") + timedelta(minutes=7), next_repeat_at=None
-    )
-    # The customers' emails about the demo's past happened back then too.
-    OutboundEmail.objects.filter(created_at__lt=old, sent_at__isnull=True).update(
-        sent_at=F("created_at"), dispatched_at=F("created_at")
-    )
+    """Everything up to `now` is the demo's past: its notification emails (and the customers'
+    emails) count as sent when they were written, its escalations as acknowledged, so the live
+    demo only tells people about what happens while it runs."""
+    with transaction.atomic(durable=True):
+        Notification.objects.filter(created_at__lte=now, email_sent_at__isnull=True).update(
+            email_sent_at=F("created_at"), read_at=F("created_at"), dispatched_at=F("created_at")
+        )
+        Escalation.objects.filter(created_at__lte=now, acknowledged_at__isnull=True).update(
+            acknowledged_at=Least(F("created_at") + timedelta(minutes=7), Value(now)),
+            next_repeat_at=None,
+        )
+        OutboundEmail.objects.filter(
+            created_at__lte=now, sent_at__isnull=True, skipped_reason=""
+        ).update(sent_at=F("created_at"), dispatched_at=F("created_at"))
 
 
 def _allowed_priorities(organisation: Organisation, now: datetime) -> list[str]:

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -6,7 +7,17 @@ from django.core.management import call_command
 
 from contracts.models import BusinessCalendar, Contract, SLATier
 from portal.models import Agent, Member, Organisation, Region, Team
-from tickets.models import Message, PhoneCall, Ticket, TicketEvent
+from tickets.models import (
+    Escalation,
+    Message,
+    Notification,
+    OutboundEmail,
+    PhoneCall,
+    SLAAlert,
+    Ticket,
+    TicketEvent,
+)
+from tickets.services import deadlines_sweep, ticket_create
 
 DATA_APPS = ("portal", "contracts", "tickets", "auth")
 
@@ -81,3 +92,44 @@ def test_seeding_twice_gives_the_same_data(seeded):
     call_command("seed_demo", "--tickets-per-org", "6", stdout=out, stderr=StringIO())
     assert "Created: nothing new" in out.getvalue()
     assert snapshot() == before
+
+
+# A Wednesday morning in Europe: every region's shift but New York's is open or near.
+DEMO_NOW = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+
+
+def test_the_demo_starts_calm_and_tells_people_only_what_happens_while_it_runs(
+    db, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(DEMO_NOW, tick=False)
+    call_command("seed_demo", "--tickets-per-org", "6", stdout=StringIO(), stderr=StringIO())
+    # The demo's past: its alerts were told and acknowledged back then, nothing waits to be sent.
+    assert SLAAlert.objects.exists()
+    assert not Notification.objects.filter(email_sent_at__isnull=True).exists()
+    assert not Escalation.objects.filter(acknowledged_at__isnull=True).exists()
+    assert not OutboundEmail.objects.filter(sent_at__isnull=True, skipped_reason="").exists()
+
+    # The first beat of the live demo finds nothing to tell anyone.
+    with django_capture_on_commit_callbacks(execute=False) as dispatched:
+        result = deadlines_sweep(now=DEMO_NOW)
+    assert result.as_dict() == dict.fromkeys(result.as_dict(), 0)
+    assert dispatched == []
+
+    # A ticket opened while the demo runs, and left unanswered, is told about.
+    contract = Contract.objects.active_on(DEMO_NOW.date()).filter(tier__code="enterprise")[0]
+    requester = Member.objects.filter(organisation=contract.organisation)[0]
+    ticket = ticket_create(
+        organisation=contract.organisation,
+        requester=requester,
+        channel="web",
+        subject="Live streams stall",
+        body_text="Every stream stalls after a minute.",
+        priority="p1",
+        now=DEMO_NOW + timedelta(minutes=1),
+    )
+    with django_capture_on_commit_callbacks(execute=False) as dispatched:
+        result = deadlines_sweep(now=DEMO_NOW + timedelta(minutes=30))
+    assert result.breaches >= 1
+    told = Notification.objects.filter(ticket=ticket, email_sent_at__isnull=True)
+    assert told.exists()
+    assert dispatched  # their sender tasks, handed out when the sweep's batch committed
