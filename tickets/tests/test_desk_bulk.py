@@ -18,6 +18,7 @@ from portal.services import staff_permissions_sync
 from tickets.admin.bulk import assign_to_me
 from tickets.admin.desk import TicketAdmin
 from tickets.clock_display import most_urgent
+from tickets.clock_replay import replay_differences
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.rules import TicketError
 from tickets.selectors import FAR_FUTURE, next_due_at
@@ -323,6 +324,10 @@ def test_merged_tickets_owe_nothing_any_more(acme, agent, client):
         assert row.resolution_met_at == NOW
         assert row.first_response_paused_at == NOW
         assert row.resolution_breached_at is None and row.first_response_breached_at is None
+        # Out of the deadline sweep's queue: no clock waits for its attention.
+        assert (row.first_response_alert_at, row.resolution_alert_at) == (None, None)
+        # The history replays to the stored clocks (a merge moves them as a closing does).
+        assert replay_differences(row, row.events.order_by("id")) == []
     assert not Ticket.objects.filter(pk__in=[t.pk for t in acme[1:]]).breached().exists()
 
 
@@ -377,7 +382,11 @@ def test_actions_need_the_change_permission(acme, client):
     assert all(fresh(t).assignee is None for t in acme)
 
 
-def test_every_staff_role_that_changes_tickets_has_the_actions(acme, agent, client):
+@pytest.mark.parametrize("role", ["agent_ber", "lead_ber", "account_manager"])
+def test_every_staff_role_that_changes_tickets_has_the_actions(role, acme, request, client):
+    staff = request.getfixturevalue(role)
+    staff_permissions_sync()  # the role's group, as `manage.py sync_staff_permissions` sets it
+    client.force_login(staff.user)
     listing = client.get(reverse(CHANGELIST))
     names = [name for name, _ in listing.context["action_form"].fields["action"].choices]
     assert names[1:] == [
