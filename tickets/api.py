@@ -1,5 +1,5 @@
-"""Tickets over the REST API: list, file, read, reply, change status; agents also re-prioritise
-and assign. Attachments are listed on the ticket and downloaded one by one.
+"""Tickets over the REST API: list, file, read, reply, change status; agents also re-prioritise,
+assign and merge duplicates. Attachments are listed on the ticket and downloaded one by one.
 
 Every lookup goes through `tickets_visible_to`: a ticket the caller may not see answers 404,
 exactly like one that does not exist; what a customer may read of a ticket is the selectors'
@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -48,6 +49,7 @@ from tickets.serializers import (
     TicketCreateSerializer,
     TicketDetailSerializer,
     TicketFilterSerializer,
+    TicketMergeSerializer,
     TicketSummarySerializer,
     TicketUpdateSerializer,
 )
@@ -55,6 +57,7 @@ from tickets.services import (
     UNCHANGED,
     OpenedTicket,
     ticket_change_status,
+    ticket_merge,
     ticket_open,
     ticket_reply,
     ticket_update,
@@ -360,6 +363,48 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
                 now=self.now,
             )
         return Response(self._render_written(ticket))
+
+    @extend_schema(
+        summary="Merge duplicates into this ticket (agents)",
+        description="The duplicates (same organisation) are closed as merged into this ticket, "
+        "all or none: each gets a public note pointing here and stops owing its SLA; this "
+        "ticket gets an internal note listing them.",
+        request={"application/json": TicketMergeSerializer},
+        responses={200: TicketDetailSerializer, **error_responses(400, 403, 404, 415, 429)},
+    )
+    @action(detail=True, methods=["post"], url_path="merge", parser_classes=[StrictJSONParser])
+    def merge(self, request: Request, reference: str) -> Response:
+        related = ("organisation", "requester__user", "sla_contract", "sla_tier", "sla_calendar")
+        primary = self.get_object(self.get_queryset().select_related(*related))
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied(_("Only agents merge tickets."))
+        serializer = TicketMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        references = [ref.upper() for ref in serializer.validated_data["duplicates"]]
+        found = {
+            ticket.reference: ticket
+            for ticket in self.get_queryset()
+            .select_related(*related)
+            .filter(reference__in=references)
+            .order_by()
+        }
+        missing = [ref for ref in references if ref not in found]
+        if missing:
+            raise exceptions.ValidationError(
+                {
+                    "duplicates": [
+                        _("No such ticket: %(references)s.") % {"references": ", ".join(missing)}
+                    ]
+                }
+            )
+        with refusal_as_field_error("duplicates"):
+            primary = ticket_merge(
+                primary=primary,
+                duplicates=[found[ref] for ref in references],
+                actor=request.user,
+                now=self.now,
+            )
+        return Response(self._render_written(primary))
 
     @extend_schema(
         summary="A ticket's attachments (customers: those of the public conversation)",

@@ -442,6 +442,7 @@ class TicketEvent(models.Model):
         ESCALATED = "escalated", "Escalated"
         CORRECTED = "corrected", "Clocks corrected by replay"
         ACKNOWLEDGED = "acknowledged", "Escalation acknowledged"
+        MERGED = "merged", "Merged"
 
     # Indexed by event_ticket_at_idx.
     ticket = models.ForeignKey(

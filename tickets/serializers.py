@@ -348,6 +348,15 @@ class StatusChangeSerializer(StrictInputSerializer):
     )
 
 
+class TicketMergeSerializer(StrictInputSerializer):
+    duplicates = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        min_length=1,
+        max_length=50,
+        help_text="References of the tickets to close as merged into this one (same organisation).",
+    )
+
+
 class TicketUpdateSerializer(StrictInputSerializer):
     """What an agent may change on a ticket; send only what changes. All of it is applied in
     one transaction, or nothing is."""

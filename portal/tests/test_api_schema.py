@@ -88,6 +88,7 @@ def test_the_schema_documents_every_endpoint(schema):
         "/api/v1/tickets/{reference}/",
         "/api/v1/tickets/{reference}/attachments/",
         "/api/v1/tickets/{reference}/attachments/{attachment_id}/",
+        "/api/v1/tickets/{reference}/merge/",
         "/api/v1/tickets/{reference}/replies/",
         "/api/v1/tickets/{reference}/status/",
         "/api/v1/tiers/",

@@ -25,6 +25,7 @@ PROBES: dict[str, list[tuple[str, dict | None]]] = {
     "api-ticket-detail": [("get", None), ("patch", {"priority": "p2"})],
     "api-ticket-reply": [("post", {"body": "Let me in"})],
     "api-ticket-change-status": [("post", {"status": "resolved"})],
+    "api-ticket-merge": [("post", {"duplicates": ["MRD-999999"]})],
     "api-ticket-attachments": [("get", None)],
     "api-ticket-attachment-download": [("get", None)],
     "api-contract-detail": [("get", None)],
@@ -82,6 +83,7 @@ def url_for(name: str, objects: dict) -> str:
         "api-ticket-detail": {"reference": objects["ticket"]},
         "api-ticket-reply": {"reference": objects["ticket"]},
         "api-ticket-change-status": {"reference": objects["ticket"]},
+        "api-ticket-merge": {"reference": objects["ticket"]},
         "api-ticket-attachments": {"reference": objects["ticket"]},
         "api-ticket-attachment-download": {
             "reference": objects["ticket"],

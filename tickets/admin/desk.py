@@ -24,6 +24,7 @@ from contracts.terms import SLATerms
 from portal.admin.base import CappedCountPaginator, InlineChanges, ReadOnlyMixin, ServiceAdmin
 from portal.forms import add_refusal
 from portal.models import Member
+from tickets.admin.bulk import ACTIONS as BULK_ACTIONS
 from tickets.clock_display import clock_views, format_duration, most_urgent
 from tickets.models import Message, PhoneCall, Ticket, TicketEvent
 from tickets.rules import (
@@ -203,6 +204,7 @@ class TicketAdmin(ServiceAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     inlines = [MessageInline, TicketEventInline]
+    actions = BULK_ACTIONS
     readonly_fields = ["reference", "sla_summary", "sla_clocks", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["reference", "subject", "product_area", "priority", "status"]}),

@@ -3,6 +3,7 @@
 - `creation`: opening a ticket (its reference, SLA snapshot, clocks, first message, call).
 - `lifecycle`: replies, notes and calls, status, priority, workaround, assignment, details,
   and the support desk's edit of several at once.
+- `merge`: closing duplicate tickets as merged into the one that stays.
 - `history`: the locked ticket, its clocks and its events, shared by the two above.
 - `alerts`: recording warnings and breaches exactly once, and escalating them.
 - `sweep`: the deadline sweep that beat runs every minute.
@@ -38,6 +39,7 @@ from tickets.services.lifecycle import (
     ticket_system_note,
     ticket_update,
 )
+from tickets.services.merge import merge_refusal, ticket_merge
 from tickets.services.notifications import (
     NotificationError,
     escalation_acknowledge,
@@ -62,6 +64,7 @@ __all__ = [
     "call_log",
     "deadlines_sweep",
     "escalation_acknowledge",
+    "merge_refusal",
     "notification_send",
     "notifications_mark_read",
     "references_reserve",
@@ -71,6 +74,7 @@ __all__ = [
     "ticket_clocks_fix",
     "ticket_create",
     "ticket_mark_workaround",
+    "ticket_merge",
     "ticket_open",
     "ticket_reply",
     "ticket_system_note",
