@@ -12,6 +12,7 @@ from django.db.models import Q
 from contracts.models import BusinessCalendar, Contract, SLATier
 from contracts.sla_names import CLOCKS, Clock, Priority
 from portal.models import Member, Organisation, Region, Team
+from tickets.canned import canned_check
 
 OPEN_STATUSES = ("new", "open", "pending")
 
@@ -285,6 +286,18 @@ class Message(models.Model):
         AGENT = "agent", "Agent"
         SYSTEM = "system", "System"
 
+    class Channel(models.TextChoices):
+        """The ways a message arrives: a ticket's channels, and the support desk, where agents
+        answer (a ticket is never opened "from the desk": a call logged there is a phone
+        ticket)."""
+
+        WEB = "web", "Web portal"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        API = "api", "API"
+        ALERT = "alert", "Monitoring alert"
+        DESK = "desk", "Support desk"
+
     # Indexed by message_ticket_created_idx.
     ticket = models.ForeignKey(
         Ticket, on_delete=models.PROTECT, related_name="messages", db_index=False
@@ -300,7 +313,7 @@ class Message(models.Model):
     visibility = models.CharField(
         max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
-    channel = models.CharField(max_length=8, choices=Ticket.Channel.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
     body_text = models.TextField()
     body_html = models.TextField(blank=True, help_text="Sanitised HTML, when the sender sent HTML.")
     email_message_id = models.CharField(max_length=255, blank=True)
@@ -832,3 +845,35 @@ class Handover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} at {self.shift_ended_at:%Y-%m-%d %H:%M}"
+
+
+class CannedResponse(models.Model):
+    """A prepared answer agents insert into a reply; `{placeholders}` are filled from the
+    ticket and the agent (`tickets.canned`). Team leads and administrators keep them; agents use
+    them. A response with a team is offered to that team's agents only."""
+
+    title = models.CharField(max_length=120)
+    body = models.TextField(help_text="Placeholders such as {customer_name} or {ticket_reference}.")
+    active = models.BooleanField(default=True)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        help_text="Empty: offered to every agent.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["title"], name="cannedresponse_title_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        canned_check(self.body)

@@ -53,6 +53,7 @@ from tickets.demo.world import (
     weekdays,
 )
 from tickets.models import (
+    CannedResponse,
     Escalation,
     Mailbox,
     Notification,
@@ -655,7 +656,53 @@ def seed_world(*, now: datetime, password: str | None) -> SeedReport:
     seed_reference_data(password=make_password(password), today=now.date(), report=report)
     staff_permissions_sync()
     _seed_mailbox(report)
+    _seed_canned_responses(report)
     return report
+
+
+# The demo's canned responses: title, body, and the (region, level) of the team it is kept for
+# (None: every agent).
+CANNED_RESPONSES = (
+    (
+        "Acknowledge and investigating",
+        "Hello {customer_name},\n\nThank you for reporting this. We are investigating "
+        "{ticket_reference} ({ticket_subject}) now and will update you shortly.\n\n"
+        "Best regards,\n{agent_name}",
+        None,
+    ),
+    (
+        "Need more information",
+        "Hello {customer_name},\n\nTo look into {ticket_reference} further, could you send us "
+        "the affected channel or call IDs, the time it happened (with your time zone), and the "
+        "SDK version {organisation} uses?\n\nThank you,\n{agent_name}",
+        None,
+    ),
+    (
+        "Workaround available",
+        "Hello {customer_name},\n\nWhile we work on a fix for {ticket_reference}, this "
+        "workaround should restore service: \n\nPlease let us know whether it helps.\n\n"
+        "{agent_name}",
+        None,
+    ),
+    (
+        "Escalated to specialists",
+        "Hello {customer_name},\n\nWe have escalated {ticket_reference} ({priority}) to our "
+        "specialists, who are reviewing it now. We will keep you posted.\n\n{agent_name}",
+        ("ber", Team.Level.L2),
+    ),
+)
+
+
+def _seed_canned_responses(report: SeedReport) -> None:
+    for title, body, kept_for in CANNED_RESPONSES:
+        team = None
+        if kept_for is not None:
+            region, level = kept_for
+            team = Team.objects.filter(region__code=region, level=level).first()
+        _, created = CannedResponse.objects.get_or_create(
+            title=title, defaults={"body": body, "team": team}
+        )
+        report.count("canned responses", created)
 
 
 # The demo mailbox's HTTP token, so the README's curl works on every demo; never in production.
