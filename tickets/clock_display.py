@@ -123,9 +123,11 @@ def format_duration(delta: timedelta | None) -> str:
     return f"{prefix}{minutes}m"
 
 
-def format_instant(instant: datetime | None) -> str:
-    """`Mon 02 Mar 2026 11:00 CET`: an instant in the active time zone (the viewer's, set by
-    `portal.middleware.ViewerTimeZoneMiddleware`), named, so nobody mistakes it for UTC."""
+def format_instant(instant: datetime | None, *, year: bool = True) -> str:
+    """`Mon 02 Mar 2026 11:00 CET` (without the year: `Mon 02 Mar 11:00 CET`): an instant in
+    the active time zone (the viewer's, set by `portal.middleware.ViewerTimeZoneMiddleware`),
+    with the zone's name, so nobody mistakes it for UTC."""
     if instant is None:
         return "—"
-    return f"{timezone.localtime(instant):%a %d %b %Y %H:%M %Z}"
+    local = timezone.localtime(instant)
+    return f"{local:%a %d %b %Y %H:%M %Z}" if year else f"{local:%a %d %b %H:%M %Z}"

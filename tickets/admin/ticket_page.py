@@ -277,8 +277,8 @@ class TicketPageMixin:
                     view.state,
                     view.label,
                     CLOCK_STATES.get(view.state, view.state),
-                    format_instant(view.due_at),
-                    _("met %(when)s") % {"when": format_instant(view.met_at_local)}
+                    format_instant(view.due_at, year=False),
+                    _("met %(when)s") % {"when": format_instant(view.met_at_local, year=False)}
                     if view.met_at_local
                     else format_duration(view.business_time_left),
                 )
@@ -287,11 +287,13 @@ class TicketPageMixin:
         )
         return format_html(
             '<table class="sla-clocks"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-            '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
+            '<th scope="col">{}</th><th scope="col"><abbr title="{}">{}</abbr></th></tr></thead>'
+            "<tbody>{}</tbody></table>",
             _("Clock"),
             _("State"),
             _("Due"),
             _("Business time left"),
+            _("Left"),
             rows,
         )
 

@@ -1,6 +1,6 @@
 // The support desk's ticket page: a canned response goes into the reply where the cursor is;
 // Ctrl+Enter (Cmd+Enter) in the reply saves and stays on the page; the conversation opens at
-// its newest message.
+// its newest message, the history at its latest event.
 "use strict";
 (function () {
   function ready(fn) {
@@ -41,7 +41,8 @@
         }
       });
     }
-    const messages = document.querySelector(".desk-messages");
-    if (messages) messages.scrollTop = messages.scrollHeight;
+    for (const list of document.querySelectorAll(".desk-messages, .desk-events")) {
+      list.scrollTop = list.scrollHeight;
+    }
   });
 })();
