@@ -1,13 +1,14 @@
 """Tickets, their conversation, and the append-only history of everything the SLA depends on."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from contracts.models import BusinessCalendar, Contract, SLATier
 from contracts.sla_names import CLOCKS, Clock, Priority
@@ -15,6 +16,13 @@ from portal.models import Member, Organisation, Region, Team
 from tickets.canned import canned_check
 
 OPEN_STATUSES = ("new", "open", "pending")
+
+
+def _local(instant: datetime, *, seconds: bool = False) -> str:
+    # Rows name themselves in the support desk (titles, breadcrumbs, links): in the viewer's
+    # time zone, which the middleware activates, and saying which zone it is.
+    local = timezone.localtime(instant)
+    return f"{local:%Y-%m-%d %H:%M:%S %Z}" if seconds else f"{local:%Y-%m-%d %H:%M %Z}"
 
 
 class TicketQuerySet(models.QuerySet):
@@ -346,7 +354,7 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_visibility_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_visibility_display()} at {_local(self.created_at)}"
 
 
 # Threading looks Message-IDs up in the partial unique index `message_unique_email_id`.
@@ -422,7 +430,7 @@ class PhoneCall(models.Model):
         ]
 
     def __str__(self) -> str:
-        when = f"{self.started_at:%Y-%m-%d %H:%M}"
+        when = _local(self.started_at)
         return f"{self.get_direction_display()} call {self.phone_number} at {when}"
 
 
@@ -482,7 +490,7 @@ class TicketEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.get_kind_display()} at {_local(self.at, seconds=True)}"
 
 
 class SLAAlert(models.Model):
@@ -610,7 +618,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"To {self.recipient} about {self.ticket_id} ({self.created_at:%Y-%m-%d %H:%M})"
+        return f"To {self.recipient} about {self.ticket_id} ({_local(self.created_at)})"
 
 
 class Mailbox(models.Model):
@@ -844,7 +852,7 @@ class Handover(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.team} at {self.shift_ended_at:%Y-%m-%d %H:%M}"
+        return f"{self.team} at {_local(self.shift_ended_at)}"
 
 
 class CannedResponse(models.Model):
