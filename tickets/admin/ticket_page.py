@@ -119,6 +119,15 @@ class HistoryLine:
 
 
 @dataclass(frozen=True)
+class CannedText:
+    """A canned response filled in for one ticket and agent."""
+
+    pk: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class RoutingPanel:
     """Where the ticket is, and where routing would send it now, and why."""
 
@@ -210,7 +219,7 @@ class TicketPageMixin:
                 HistoryLine(event.at, event.kind, event_sentence(event, names)) for event in events
             ],
             "routing": self._routing(ticket, now, world),
-            "clocks_table": self.sla_clocks(ticket),
+            "clocks_table": clocks_table(ticket, now=now),
             "canned": canned,
             "canned_texts": {str(row.pk): row.text for row in canned},
             "time_zone_name": timezone.get_current_timezone_name(),
@@ -221,7 +230,8 @@ class TicketPageMixin:
         people |= {event.actor.pk: event.actor for event in events if event.actor is not None}
         missing = user_ids_named(events) - people.keys()
         if missing:
-            # Only people outside every team (administrators, account managers): rare.
+            # People outside every team (account managers, whom escalations name, and
+            # administrators): one query for all of them.
             people |= User.objects.in_bulk(missing)
         return Names(teams=world.roster.teams, people=people)
 
@@ -236,8 +246,8 @@ class TicketPageMixin:
         )
         return RoutingPanel(decision=decision, moves=placed != wanted)
 
-    def _canned(self, user: User, ticket: Ticket) -> list["CannedText"]:
-        responses = CannedResponse.objects.filter(active=True).select_related("team")
+    def _canned(self, user: User, ticket: Ticket) -> list[CannedText]:
+        responses = CannedResponse.objects.filter(active=True)
         profile = profile_of(user)
         team_id = getattr(profile, "team_id", None)
         if team_id is not None:
@@ -263,39 +273,6 @@ class TicketPageMixin:
         if obj.workaround_met_at is None:
             return _("Not yet.")
         return _("Given %(when)s.") % {"when": format_instant(obj.workaround_met_at)}
-
-    @admin.display(description=gettext_lazy("Clocks"))
-    def sla_clocks(self, obj: Ticket) -> str:
-        views = clock_views(obj, now=timezone.now(), time_zone=timezone.get_current_timezone_name())
-        if not views:
-            return "—"
-        rows = format_html_join(
-            "",
-            '<tr class="clock-{}"><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
-            (
-                (
-                    view.state,
-                    view.label,
-                    CLOCK_STATES.get(view.state, view.state),
-                    format_instant(view.due_at, year=False),
-                    _("met %(when)s") % {"when": format_instant(view.met_at_local, year=False)}
-                    if view.met_at_local
-                    else format_duration(view.business_time_left),
-                )
-                for view in views
-            ),
-        )
-        return format_html(
-            '<table class="sla-clocks"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-            '<th scope="col">{}</th><th scope="col"><abbr title="{}">{}</abbr></th></tr></thead>'
-            "<tbody>{}</tbody></table>",
-            _("Clock"),
-            _("State"),
-            _("Due"),
-            _("Business time left"),
-            _("Left"),
-            rows,
-        )
 
     # --- Saving ---------------------------------------------------------------------------------
 
@@ -326,10 +303,35 @@ class TicketPageMixin:
         )
 
 
-@dataclass(frozen=True)
-class CannedText:
-    """A canned response filled in for one ticket and agent."""
-
-    pk: int
-    title: str
-    text: str
+def clocks_table(ticket: Ticket, *, now: datetime) -> str:
+    """The ticket's clocks at `now`: state, due instant and business time left."""
+    views = clock_views(ticket, now=now, time_zone=timezone.get_current_timezone_name())
+    if not views:
+        return "—"
+    rows = format_html_join(
+        "",
+        '<tr class="clock-{}"><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                view.state,
+                view.label,
+                CLOCK_STATES.get(view.state, view.state),
+                format_instant(view.due_at, year=False),
+                _("met %(when)s") % {"when": format_instant(view.met_at_local, year=False)}
+                if view.met_at_local
+                else format_duration(view.business_time_left),
+            )
+            for view in views
+        ),
+    )
+    return format_html(
+        '<table class="sla-clocks"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+        '<th scope="col">{}</th><th scope="col"><abbr title="{}">{}</abbr></th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        _("Clock"),
+        _("State"),
+        _("Due"),
+        _("Business time left"),
+        _("Left"),
+        rows,
+    )

@@ -56,6 +56,7 @@ from tickets.models import (
     CannedResponse,
     Escalation,
     Mailbox,
+    Message,
     Notification,
     OutboundEmail,
     PhoneCall,
@@ -580,6 +581,7 @@ def _seed_ticket(
             ticket=ticket,
             author=agent.user,
             now=clock,
+            channel=Message.Channel.DESK,
             body_text=(
                 f"Hi {requester.user.first_name}, thanks for reporting this. We are looking into "
                 "it now. Could you send the session IDs of two affected users?"
@@ -605,6 +607,7 @@ def _seed_ticket(
             author=agent.user,
             internal=True,
             now=clock,
+            channel=Message.Channel.DESK,
             body_text="Checked the edge logs: errors cluster on one PoP. Asked L2 to look.",
         )
     if scenario == "open":
@@ -631,6 +634,7 @@ def _seed_ticket(
         ticket=ticket,
         author=agent.user,
         now=later[2],
+        channel=Message.Channel.DESK,
         body_text="We found a misconfigured edge node and fixed it. Please confirm it works now.",
     )
     services.ticket_change_status(
