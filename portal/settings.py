@@ -359,7 +359,12 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for the clocks wherever a field lists them (`name`, `clock`).
-    "ENUM_NAME_OVERRIDES": {"ClockEnum": "contracts.sla_names.Clock"},
+    # Tickets and messages list different channels (agents answer from the desk).
+    "ENUM_NAME_OVERRIDES": {
+        "ClockEnum": "contracts.sla_names.Clock",
+        "ChannelEnum": "tickets.models.Ticket.Channel",
+        "MessageChannelEnum": "tickets.models.Message.Channel",
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------------

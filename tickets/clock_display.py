@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 from contracts.sla_names import Clock as ClockName
 from tickets.clock_store import clocks_load
 from tickets.clocks import CLOCKS
@@ -119,3 +121,13 @@ def format_duration(delta: timedelta | None) -> str:
     if hours:
         return f"{prefix}{hours}h {minutes:02d}m"
     return f"{prefix}{minutes}m"
+
+
+def format_instant(instant: datetime | None, *, year: bool = True) -> str:
+    """`Mon 02 Mar 2026 11:00 CET` (without the year: `Mon 02 Mar 11:00 CET`): an instant in
+    the active time zone (the viewer's, set by `portal.middleware.ViewerTimeZoneMiddleware`),
+    with the zone's name, so nobody mistakes it for UTC."""
+    if instant is None:
+        return "—"
+    local = timezone.localtime(instant)
+    return f"{local:%a %d %b %Y %H:%M %Z}" if year else f"{local:%a %d %b %H:%M %Z}"

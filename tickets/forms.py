@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from contracts.sla_names import Priority
 from tickets.models import Ticket
@@ -34,11 +35,11 @@ class AttachmentsField(forms.FileField):
         """Say the limits of the settings in force in the help text and the `accept` list
         (forms call it again per instance: their fields are copies made at import time)."""
         extensions = sorted({ext.lower().lstrip(".") for ext in settings.ATTACHMENT_EXTENSIONS})
-        self.help_text = (
-            f"Up to {settings.ATTACHMENT_MAX_FILES} files, "
-            f"{filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each. "
-            f"Accepted types: {', '.join(extensions)}."
-        )
+        self.help_text = _("Up to %(files)d files, %(size)s each. Accepted types: %(types)s.") % {
+            "files": settings.ATTACHMENT_MAX_FILES,
+            "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+            "types": ", ".join(extensions),
+        }
         self.widget.attrs["accept"] = ",".join(f".{ext}" for ext in extensions)
 
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:

@@ -1,20 +1,28 @@
 """Tickets, their conversation, and the append-only history of everything the SLA depends on."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils.timezone import localtime
+from django.utils import timezone
 
 from contracts.models import BusinessCalendar, Contract, SLATier
 from contracts.sla_names import CLOCKS, Clock, Priority
 from portal.models import Member, Organisation, Region, Team
+from tickets.canned import canned_check
 
 OPEN_STATUSES = ("new", "open", "pending")
+
+
+def _local(instant: datetime, *, seconds: bool = False) -> str:
+    # Rows name themselves in the support desk (titles, breadcrumbs, links): in the viewer's
+    # time zone, which the middleware activates, and saying which zone it is.
+    local = timezone.localtime(instant)
+    return f"{local:%Y-%m-%d %H:%M:%S %Z}" if seconds else f"{local:%Y-%m-%d %H:%M %Z}"
 
 
 class TicketQuerySet(models.QuerySet):
@@ -286,6 +294,18 @@ class Message(models.Model):
         AGENT = "agent", "Agent"
         SYSTEM = "system", "System"
 
+    class Channel(models.TextChoices):
+        """The ways a message arrives: a ticket's channels, and the support desk, where agents
+        answer (a ticket is never opened "from the desk": a call logged there is a phone
+        ticket)."""
+
+        WEB = "web", "Web portal"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        API = "api", "API"
+        ALERT = "alert", "Monitoring alert"
+        DESK = "desk", "Support desk"
+
     # Indexed by message_ticket_created_idx.
     ticket = models.ForeignKey(
         Ticket, on_delete=models.PROTECT, related_name="messages", db_index=False
@@ -301,7 +321,7 @@ class Message(models.Model):
     visibility = models.CharField(
         max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
-    channel = models.CharField(max_length=8, choices=Ticket.Channel.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
     body_text = models.TextField()
     body_html = models.TextField(blank=True, help_text="Sanitised HTML, when the sender sent HTML.")
     email_message_id = models.CharField(max_length=255, blank=True)
@@ -334,7 +354,7 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_visibility_display()} at {localtime(self.created_at):%Y-%m-%d %H:%M}"
+        return f"{self.get_visibility_display()} at {_local(self.created_at)}"
 
 
 # Threading looks Message-IDs up in the partial unique index `message_unique_email_id`.
@@ -410,7 +430,7 @@ class PhoneCall(models.Model):
         ]
 
     def __str__(self) -> str:
-        when = f"{localtime(self.started_at):%Y-%m-%d %H:%M}"
+        when = _local(self.started_at)
         return f"{self.get_direction_display()} call {self.phone_number} at {when}"
 
 
@@ -471,7 +491,7 @@ class TicketEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {localtime(self.at):%Y-%m-%d %H:%M:%S}"
+        return f"{self.get_kind_display()} at {_local(self.at, seconds=True)}"
 
 
 class SLAAlert(models.Model):
@@ -599,8 +619,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        when = f"{localtime(self.created_at):%Y-%m-%d %H:%M}"
-        return f"To {self.recipient} about {self.ticket_id} ({when})"
+        return f"To {self.recipient} about {self.ticket_id} ({_local(self.created_at)})"
 
 
 class Mailbox(models.Model):
@@ -834,4 +853,36 @@ class Handover(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.team} at {localtime(self.shift_ended_at):%Y-%m-%d %H:%M}"
+        return f"{self.team} at {_local(self.shift_ended_at)}"
+
+
+class CannedResponse(models.Model):
+    """A prepared answer agents insert into a reply; `{placeholders}` are filled from the
+    ticket and the agent (`tickets.canned`). Team leads and administrators keep them; agents use
+    them. A response with a team is offered to that team's agents only."""
+
+    title = models.CharField(max_length=120)
+    body = models.TextField(help_text="Placeholders such as {customer_name} or {ticket_reference}.")
+    active = models.BooleanField(default=True)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="canned_responses",
+        help_text="Empty: offered to every agent.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["title"], name="cannedresponse_title_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        canned_check(self.body)

@@ -209,10 +209,11 @@ def decide(ticket: Ticket, world: RoutingWorld, *, level: str = Level.L1) -> Dec
     return Decision(team=team, assignee=agent.user if agent else None, reason=f"{reason} {why}")
 
 
-def explain(ticket: Ticket, at: datetime) -> Decision:
+def explain(ticket: Ticket, at: datetime, *, world: RoutingWorld | None = None) -> Decision:
     """The routing decision for `ticket` at `at` (first-line work, or the L2 work of a ticket
-    that sits with an L2 team), read from the database as it stands; writes nothing."""
-    world = RoutingWorld.load(at)
+    that sits with an L2 team), read from the database as it stands (or from `world`, loaded
+    at `at`, when the caller reads names from it too); writes nothing."""
+    world = world or RoutingWorld.load(at)
     team = world.roster.teams.get(ticket.team_id) if ticket.team_id else None
     return decide(ticket, world, level=team.level if team and team.level == Level.L2 else Level.L1)
 

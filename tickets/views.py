@@ -31,7 +31,7 @@ from tickets.forms import (
     TicketFilterForm,
     attachments_of,
 )
-from tickets.models import Ticket
+from tickets.models import Attachment, Ticket
 from tickets.selectors import (
     attachment_for_user,
     contract_terms,
@@ -232,7 +232,12 @@ def ticket_status(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_GET
 def attachment_download(request: HttpRequest, reference: str, attachment_id: int) -> FileResponse:
-    attachment = attachment_for_user(request.user, reference, attachment_id)
+    return attachment_response(attachment_for_user(request.user, reference, attachment_id))
+
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    """The stored file, streamed as a download under its original name and stored type (the
+    portal's and the support desk's downloads); 404 when the file is gone from storage."""
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError as exc:

@@ -29,6 +29,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "portal.change_team",
         "tickets.add_routingrule",
         "tickets.change_routingrule",
+        "tickets.add_cannedresponse",
+        "tickets.change_cannedresponse",
         "contracts.add_calendarholiday",
         "contracts.change_calendarholiday",
     ),

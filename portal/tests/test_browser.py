@@ -16,7 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from portal.services import staff_permissions_sync
-from tickets.models import Attachment, Ticket
+from tickets.models import Attachment, CannedResponse, Ticket
 from tickets.services import ticket_create, ticket_reply
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -162,12 +162,34 @@ def test_agent_sees_the_ticket_and_its_clocks_in_the_support_desk(cast, page):
         priority="p1",
         now=timezone.now() - timedelta(minutes=4),
     )
+    CannedResponse.objects.create(
+        title="Investigating", body="Hello {customer_name}, we are on {ticket_reference}."
+    )
+    # The page is laid out for a 1366x768 laptop screen.
+    page.set_viewport_size({"width": 1366, "height": 768})
     log_in(page, cast["agent_ber"].user.username)
     page.goto(f"/admin/tickets/ticket/{ticket.pk}/change/")
     clocks = page.locator("table.sla-clocks")
     expect(clocks).to_contain_text("First response")
     expect(clocks).to_contain_text("running")
+    expect(page.locator(".desk-conversation")).to_contain_text("Callers cannot hear us.")
+    expect(page.locator(".desk-routing")).to_contain_text("Routing would choose now")
     shot(page, "support-desk-ticket")
+
+    # A canned response goes into the reply box; Ctrl+Enter sends it and stays on the page.
+    page.get_by_label("Insert a canned response").select_option(label="Investigating")
+    reply = page.locator("#id_reply")
+    expect(reply).to_have_value(f"Hello Rita Requester, we are on {ticket.reference}.")
+    page.locator("#id_attachments").set_input_files(
+        files=[{"name": "steps.txt", "mimeType": "text/plain", "buffer": b"1. update"}]
+    )
+    reply.press("Control+Enter")
+    answer = page.locator(".desk-message-agent")
+    expect(answer).to_contain_text(f"we are on {ticket.reference}")
+    expect(answer).to_contain_text("Support desk")
+    with page.expect_download() as download:
+        answer.get_by_role("link", name="steps.txt").click()
+    assert download.value.suggested_filename == "steps.txt"
     page.goto("/admin/tickets/ticket/")
     expect(page.get_by_role("link", name=ticket.reference)).to_be_visible()
     expect(page.locator("td.field-next_deadline").first).to_contain_text("in ")

@@ -1,5 +1,5 @@
-"""The support desk's ticket pages, where agents work: the queue (most urgent first), a ticket
-with its clocks, logging a call as a new ticket or on an existing one.
+"""The support desk's ticket pages, where agents work: the queue (most urgent first), a ticket's
+page (`ticket_page`), logging a call as a new ticket or on an existing one.
 
 Forms check the rules first with the same functions the services apply, so an agent keeps what
 they typed and sees which field is wrong; each save is one service call in one transaction.
@@ -15,92 +15,25 @@ from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contracts.selectors import sla_terms_for
 from contracts.terms import SLATerms
-from portal.admin.base import CappedCountPaginator, InlineChanges, ReadOnlyMixin, ServiceAdmin
+from portal.admin.base import CappedCountPaginator, InlineChanges, ServiceAdmin
 from portal.forms import add_refusal
 from portal.models import Member
 from tickets.admin.bulk import ACTIONS as BULK_ACTIONS
-from tickets.clock_display import clock_views, format_duration, most_urgent
-from tickets.models import Message, PhoneCall, Ticket, TicketEvent
+from tickets.admin.ticket_page import TicketChangeForm, TicketPageMixin
+from tickets.clock_display import format_duration, most_urgent
+from tickets.models import PhoneCall, Ticket
 from tickets.rules import (
     CallDetails,
     call_refusals,
-    status_refusal,
-    ticket_priority_refusal,
 )
 from tickets.selectors import call_terms, next_due_at
-from tickets.services import UNCHANGED, call_log, ticket_create, ticket_update
-
-
-class MessageInline(ReadOnlyMixin, admin.StackedInline):
-    model = Message
-    fields = ["created_at", "author", "author_kind", "visibility", "channel", "body_text"]
-    readonly_fields = fields
-    extra = 0
-
-
-class TicketEventInline(ReadOnlyMixin, admin.TabularInline):
-    model = TicketEvent
-    fields = ["at", "kind", "clock", "actor", "data"]
-    readonly_fields = fields
-    extra = 0
-
-
-class TicketChangeForm(forms.ModelForm):
-    reply = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        label=gettext_lazy("Reply"),
-        help_text=gettext_lazy("A public reply meets the first and next response clocks."),
-    )
-    reply_internal = forms.BooleanField(
-        required=False,
-        label=gettext_lazy("Internal note"),
-        help_text=gettext_lazy("Only agents see internal notes."),
-    )
-    mark_workaround = forms.BooleanField(
-        required=False,
-        label=gettext_lazy("Mark workaround"),
-        help_text=gettext_lazy("The customer has a workaround: meets the workaround clock."),
-    )
-    workaround_note = forms.CharField(
-        required=False,
-        label=gettext_lazy("Workaround note"),
-        help_text=gettext_lazy("What the workaround is, for the history."),
-    )
-
-    class Meta:
-        model = Ticket
-        fields = ["subject", "product_area", "priority", "status", "team", "assignee"]
-
-    def clean(self) -> dict[str, Any]:
-        """Refuse here what the service would refuse, so the agent keeps what they typed."""
-        data = super().clean()
-        ticket = self.instance
-        old_status, status = self.initial.get("status"), data.get("status")
-        if status and old_status and status != old_status:
-            refusal = status_refusal(reference=ticket.reference, old=old_status, new=status)
-            if refusal:
-                self.add_error("status", refusal)
-        priority = data.get("priority")
-        if priority and priority != self.initial.get("priority"):
-            refusal = ticket_priority_refusal(ticket, priority)
-            if refusal:
-                self.add_error("priority", refusal)
-        assignee = data.get("assignee")
-        if assignee is not None and not assignee.is_staff:
-            self.add_error("assignee", _("Tickets are assigned to agents."))
-        if data.get("mark_workaround") and ticket.workaround_met_at:
-            self.add_error("mark_workaround", _("A workaround was already given."))
-        if data.get("reply_internal") and not (data.get("reply") or "").strip():
-            self.add_error("reply", _("Write the note."))
-        return data
-
+from tickets.services import call_log, ticket_create
 
 # The call's parts, as the rules name them, and the add form's fields that hold them.
 CALL_FIELDS = {
@@ -185,7 +118,7 @@ class TicketAddForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ServiceAdmin):
+class TicketAdmin(TicketPageMixin, ServiceAdmin):
     list_display = [
         "reference",
         "subject",
@@ -203,19 +136,7 @@ class TicketAdmin(ServiceAdmin):
     autocomplete_fields = ["organisation", "requester", "assignee"]
     show_full_result_count = False
     paginator = CappedCountPaginator
-    inlines = [MessageInline, TicketEventInline]
     actions = BULK_ACTIONS
-    readonly_fields = ["reference", "sla_summary", "sla_clocks", "created_at", "updated_at"]
-    fieldsets = [
-        (None, {"fields": ["reference", "subject", "product_area", "priority", "status"]}),
-        (gettext_lazy("Work"), {"fields": ["team", "assignee"]}),
-        (gettext_lazy("SLA"), {"fields": ["sla_summary", "sla_clocks"]}),
-        (
-            gettext_lazy("Respond"),
-            {"fields": ["reply", "reply_internal", "mark_workaround", "workaround_note"]},
-        ),
-        (gettext_lazy("Dates"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
-    ]
     add_fieldsets = [
         (
             None,
@@ -301,47 +222,6 @@ class TicketAdmin(ServiceAdmin):
             "left": format_duration(left),
         }
 
-    @admin.display(description=gettext_lazy("Promise"))
-    def sla_summary(self, obj: Ticket) -> str:
-        if not obj.has_sla:
-            return _("No active contract when this ticket was created: it has no SLA deadlines.")
-        return _("%(tier)s under %(contract)s, in %(calendar)s (version %(version)s)") % {
-            "tier": obj.sla_tier,
-            "contract": obj.sla_contract.reference,
-            "calendar": obj.sla_calendar,
-            "version": obj.sla_calendar_version,
-        }
-
-    @admin.display(description=gettext_lazy("Clocks"))
-    def sla_clocks(self, obj: Ticket) -> str:
-        views = clock_views(obj, now=timezone.now(), time_zone=timezone.get_current_timezone_name())
-        if not views:
-            return "—"
-        rows = format_html_join(
-            "",
-            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    view.label,
-                    view.state.replace("_", " "),
-                    f"{view.due_local:%a %d %b %Y %H:%M %Z}" if view.due_local else "—",
-                    _("met %(when)s") % {"when": f"{view.met_at_local:%a %d %b %H:%M}"}
-                    if view.met_at_local
-                    else format_duration(view.business_time_left),
-                )
-                for view in views
-            ),
-        )
-        return format_html(
-            '<table class="sla-clocks"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
-            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
-            _("Clock"),
-            _("State"),
-            _("Due"),
-            _("Business time left"),
-            rows,
-        )
-
     def save_by_service(
         self, request: HttpRequest, obj: Ticket, form: ModelForm, inlines: InlineChanges
     ) -> Model:
@@ -360,26 +240,7 @@ class TicketAdmin(ServiceAdmin):
                 call=form.call,
                 terms=form.sla_terms,
             )
-        changed = set(form.changed_data)
-
-        def part(name: str) -> Any:
-            return data[name] if name in changed else UNCHANGED
-
-        return ticket_update(
-            ticket=obj,
-            actor=request.user,
-            now=timezone.now(),
-            subject=part("subject"),
-            product_area=part("product_area"),
-            team=part("team"),
-            assignee=part("assignee"),
-            priority=part("priority"),
-            reply=data.get("reply") or "",
-            internal=bool(data.get("reply_internal")),
-            workaround=bool(data.get("mark_workaround")),
-            workaround_note=data.get("workaround_note") or "",
-            status=part("status"),
-        )
+        return self.save_change(request, obj, form)
 
 
 class PhoneCallForm(forms.ModelForm):

@@ -55,8 +55,10 @@ from tickets.demo.world import (
     weekdays,
 )
 from tickets.models import (
+    CannedResponse,
     Escalation,
     Mailbox,
+    Message,
     Notification,
     OutboundEmail,
     PhoneCall,
@@ -588,6 +590,7 @@ def _seed_ticket(
             ticket=ticket,
             author=agent.user,
             now=clock,
+            channel=Message.Channel.DESK,
             body_text=(
                 f"Hi {requester.user.first_name}, thanks for reporting this. We are looking into "
                 "it now. Could you send the session IDs of two affected users?"
@@ -613,6 +616,7 @@ def _seed_ticket(
             author=agent.user,
             internal=True,
             now=clock,
+            channel=Message.Channel.DESK,
             body_text="Checked the edge logs: errors cluster on one PoP. Asked L2 to look.",
         )
     if scenario == "open":
@@ -639,6 +643,7 @@ def _seed_ticket(
         ticket=ticket,
         author=agent.user,
         now=later[2],
+        channel=Message.Channel.DESK,
         body_text="We found a misconfigured edge node and fixed it. Please confirm it works now.",
     )
     services.ticket_change_status(
@@ -664,7 +669,53 @@ def seed_world(*, now: datetime, password: str | None) -> SeedReport:
     seed_reference_data(password=make_password(password), today=now.date(), report=report)
     staff_permissions_sync()
     _seed_mailbox(report)
+    _seed_canned_responses(report)
     return report
+
+
+# The demo's canned responses: title, body, and the (region, level) of the team it is kept for
+# (None: every agent).
+CANNED_RESPONSES = (
+    (
+        "Acknowledge and investigating",
+        "Hello {customer_name},\n\nThank you for reporting this. We are investigating "
+        "{ticket_reference} ({ticket_subject}) now and will update you shortly.\n\n"
+        "Best regards,\n{agent_name}",
+        None,
+    ),
+    (
+        "Need more information",
+        "Hello {customer_name},\n\nTo look into {ticket_reference} further, could you send us "
+        "the affected channel or call IDs, the time it happened (with your time zone), and the "
+        "SDK version {organisation} uses?\n\nThank you,\n{agent_name}",
+        None,
+    ),
+    (
+        "Workaround available",
+        "Hello {customer_name},\n\nWhile we work on a fix for {ticket_reference}, this "
+        "workaround should restore service: \n\nPlease let us know whether it helps.\n\n"
+        "{agent_name}",
+        None,
+    ),
+    (
+        "Escalated to specialists",
+        "Hello {customer_name},\n\nWe have escalated {ticket_reference} ({priority}) to our "
+        "specialists, who are reviewing it now. We will keep you posted.\n\n{agent_name}",
+        ("ber", Team.Level.L2),
+    ),
+)
+
+
+def _seed_canned_responses(report: SeedReport) -> None:
+    for title, body, kept_for in CANNED_RESPONSES:
+        team = None
+        if kept_for is not None:
+            region, level = kept_for
+            team = Team.objects.filter(region__code=region, level=level).first()
+        _, created = CannedResponse.objects.get_or_create(
+            title=title, defaults={"body": body, "team": team}
+        )
+        report.count("canned responses", created)
 
 
 # The demo mailbox's HTTP token, so the README's curl works on every demo; never in production.

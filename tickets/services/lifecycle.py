@@ -28,6 +28,7 @@ from tickets.rules import (
     CUSTOMER_STATUSES,
     CallDetails,
     TicketError,
+    attachments_check,
     call_check,
     reopen_deadline,
     sanitise_html,
@@ -410,16 +411,22 @@ def ticket_update(
     workaround_note: str = "",
     status: str | Unchanged = UNCHANGED,
     reason: str = "",
+    attachments: Sequence[UploadedFile] = (),
+    channel: str = Message.Channel.DESK,
 ) -> Ticket:
     """An agent's edit of a ticket in the support desk or through the API, all or nothing:
-    details, team and assignee, priority, a reply or an internal note, the workaround, then
-    the status, each with its events, in one transaction. Parts left `UNCHANGED` (or empty)
-    are not touched; a part equal to what the ticket has already changes nothing.
+    details, team and assignee, priority, a reply or an internal note (with its files, checked
+    as the portal checks them), the workaround, then the status, each with its events, in one
+    transaction. Parts left `UNCHANGED` (or empty) are not touched; a part equal to what the
+    ticket has already changes nothing. The reply is recorded as coming through `channel`.
     """
     if not is_agent(actor):
         raise TicketError(_("Only agents edit tickets in the support desk."))
     if internal and not reply.strip():
         raise TicketError(_("Write the note."), field="reply")
+    if attachments and not reply.strip():
+        raise TicketError(_("Files go with a reply or a note: write one."), field="reply")
+    attachments_check(attachments)
     with transaction.atomic(durable=True):
         ticket = ticket_lock(ticket)
         work = TicketWork.on(ticket, now=now)
@@ -444,7 +451,12 @@ def ticket_update(
             _priority_step(work, priority, actor)
         if reply.strip():
             _reply_step(
-                work, author=actor, body_text=reply, internal=internal, channel=Ticket.Channel.WEB
+                work,
+                author=actor,
+                body_text=reply,
+                internal=internal,
+                channel=channel,
+                attachments=attachments,
             )
         if workaround:
             _workaround_step(work, actor, workaround_note)

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from contracts.models import BusinessCalendar, Contract, SLATier
 from portal.models import Agent, Member, Organisation, Region, Team
 from tickets.models import (
+    CannedResponse,
     Escalation,
     Message,
     Notification,
@@ -74,6 +75,10 @@ def test_seed_tickets_cover_every_channel_and_state(seeded):
     assert set(Ticket.objects.values_list("status", flat=True)) == set(Ticket.Status.values)
     assert PhoneCall.objects.exists()
     assert Message.objects.filter(visibility=Message.Visibility.INTERNAL).exists()
+    # Agents answer from the support desk, with canned responses at hand.
+    agents = Message.objects.filter(author_kind=Message.AuthorKind.AGENT)
+    assert set(agents.values_list("channel", flat=True)) == {"desk", "phone"}
+    assert CannedResponse.objects.filter(active=True).count() == 4
     assert (
         TicketEvent.objects.filter(kind=TicketEvent.Kind.CREATED).count() == Ticket.objects.count()
     )

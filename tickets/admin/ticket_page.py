@@ -1,0 +1,337 @@
+"""The ticket page of the support desk, where an agent works one ticket: the conversation with
+its files, a reply or an internal note with attachments and canned responses, the workaround,
+the clocks, the phone calls, the history in sentences and where routing would send the ticket
+now. Every instant is in the agent's time zone (activated by `ViewerTimeZoneMiddleware`).
+
+The page reads a fixed number of queries whatever the length of the ticket's history: the
+conversation, calls and events each come in one query with their people, and the names events
+refer to by id come from the routing roster the routing panel loads anyway.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.models import User
+from django.db.models import Q
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.selectors import profile_of
+from tickets.canned import canned_render, canned_values
+from tickets.clock_display import clock_views, format_duration, format_instant
+from tickets.event_display import Names, event_sentence, user_ids_named
+from tickets.forms import AttachmentsField
+from tickets.models import CannedResponse, Message, PhoneCall, Ticket, TicketEvent
+from tickets.routing import Decision, RoutingWorld, explain
+from tickets.rules import status_refusal, ticket_priority_refusal
+from tickets.selectors import ticket_conversation
+from tickets.services import UNCHANGED, ticket_update
+
+# How each clock state reads on the page.
+CLOCK_STATES = {
+    "running": gettext_lazy("running"),
+    "paused": gettext_lazy("paused"),
+    "met": gettext_lazy("met"),
+    "breached": gettext_lazy("breached"),
+    "no_target": gettext_lazy("no target"),
+}
+
+RESPOND = gettext_lazy("Reply or note")
+
+
+class TicketChangeForm(forms.ModelForm):
+    reply = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "class": "desk-reply"}),
+        label=gettext_lazy("Reply"),
+        help_text=gettext_lazy(
+            "A public reply meets the first and next response clocks. Ctrl+Enter saves and "
+            "stays on this page."
+        ),
+    )
+    attachments = AttachmentsField(label=gettext_lazy("Attachments"))
+    reply_internal = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Internal note"),
+        help_text=gettext_lazy("Only agents see internal notes."),
+    )
+    mark_workaround = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Mark workaround"),
+        help_text=gettext_lazy("The customer has a workaround: meets the workaround clock."),
+    )
+    workaround_note = forms.CharField(
+        required=False,
+        label=gettext_lazy("Workaround note"),
+        help_text=gettext_lazy("What the workaround is, for the history."),
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["subject", "product_area", "priority", "status", "team", "assignee"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(AttachmentsField, self.fields["attachments"]).describe_limits()
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse here what the service would refuse, so the agent keeps what they typed."""
+        super().clean()
+        data = self.cleaned_data
+        ticket = self.instance
+        old_status, status = self.initial.get("status"), data.get("status")
+        if status and old_status and status != old_status:
+            refusal = status_refusal(reference=ticket.reference, old=old_status, new=status)
+            if refusal:
+                self.add_error("status", refusal)
+        priority = data.get("priority")
+        if priority and priority != self.initial.get("priority"):
+            refusal = ticket_priority_refusal(ticket, priority)
+            if refusal:
+                self.add_error("priority", refusal)
+        assignee = data.get("assignee")
+        if assignee is not None and not assignee.is_staff:
+            self.add_error("assignee", _("Tickets are assigned to agents."))
+        if data.get("mark_workaround") and ticket.workaround_met_at:
+            self.add_error("mark_workaround", _("A workaround was already given."))
+        reply = (data.get("reply") or "").strip()
+        if data.get("reply_internal") and not reply:
+            self.add_error("reply", _("Write the note."))
+        elif data.get("attachments") and not reply:
+            self.add_error("reply", _("Files go with a reply or a note: write one."))
+        return data
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    kind: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class CannedText:
+    """A canned response filled in for one ticket and agent."""
+
+    pk: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RoutingPanel:
+    """Where the ticket is, and where routing would send it now, and why."""
+
+    decision: Decision | None
+    moves: bool  # routing would put it elsewhere than where it is
+
+
+class TicketPageMixin:
+    """The change page of `TicketAdmin` (the queue and the add page stay in `desk`)."""
+
+    change_form_template = "admin/tickets/ticket/change_form.html"
+    inlines: list[Any] = []
+    readonly_fields = ["reference", "sla_summary", "workaround_given", "created_at", "updated_at"]
+    fieldsets = [
+        (RESPOND, {"fields": ["reply", "attachments", "reply_internal"]}),
+        (
+            gettext_lazy("Ticket"),
+            {"fields": ["reference", "subject", "product_area", "priority", "status"]},
+        ),
+        (gettext_lazy("Work"), {"fields": ["team", "assignee"]}),
+        (
+            gettext_lazy("Workaround"),
+            {"fields": ["workaround_given", "mark_workaround", "workaround_note"]},
+        ),
+        (gettext_lazy("SLA"), {"fields": ["sla_summary"]}),
+        (gettext_lazy("Dates"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    class Media:
+        css = {"all": ["tickets/desk.css"]}
+        js = ["tickets/desk.js"]
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Ticket | None:
+        # The requester and region come with the ticket: the canned responses name the
+        # customer, and the page would read each on its own otherwise.
+        queryset = self.get_queryset(request).select_related(  # type: ignore[attr-defined]
+            "requester__user", "region"
+        )
+        model = queryset.model
+        field = model._meta.pk if from_field is None else model._meta.get_field(from_field)
+        try:
+            pk = field.to_python(unquote(object_id))
+            return queryset.get(**{field.name: pk})
+        except (model.DoesNotExist, ValueError, TypeError, forms.ValidationError):
+            return None
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Ticket | None = None,
+    ) -> HttpResponse:
+        if obj is not None and obj.pk is not None:
+            context.update(self.ticket_page_context(request, obj, now=timezone.now()))
+        return super().render_change_form(  # type: ignore[misc]
+            request, context, add, change, form_url, obj
+        )
+
+    def ticket_page_context(
+        self, request: HttpRequest, ticket: Ticket, *, now: datetime
+    ) -> dict[str, Any]:
+        """What the page shows besides the form, each part in one query (the routing roster
+        in its own fixed few)."""
+        user: User = request.user  # type: ignore[assignment]
+        conversation = list(ticket_conversation(ticket, user))
+        calls = list(
+            PhoneCall.objects.filter(ticket=ticket)
+            .select_related("agent")
+            .order_by("started_at", "id")
+        )
+        for call in calls:
+            call.minutes = int(call.duration.total_seconds() // 60)  # type: ignore[attr-defined]
+        events = list(ticket.events.select_related("actor").order_by("at", "id"))
+        world = RoutingWorld.load(now)
+        names = self._names(world, events)
+        canned = self._canned(user, ticket)
+        return {
+            "respond_heading": RESPOND,
+            "conversation": conversation,
+            "calls": calls,
+            "can_log_call": user.has_perm("tickets.add_phonecall"),
+            "log_call_url": f"{reverse('admin:tickets_phonecall_add')}?ticket={ticket.pk}",
+            "history": [
+                HistoryLine(event.at, event.kind, event_sentence(event, names)) for event in events
+            ],
+            "routing": self._routing(ticket, now, world),
+            "clocks_table": clocks_table(ticket, now=now),
+            "canned": canned,
+            "canned_texts": {str(row.pk): row.text for row in canned},
+            "time_zone_name": timezone.get_current_timezone_name(),
+        }
+
+    def _names(self, world: RoutingWorld, events: list[TicketEvent]) -> Names:
+        people = {agent.user_id: agent.user for agent in world.roster.agent_by_user.values()}
+        people |= {event.actor.pk: event.actor for event in events if event.actor is not None}
+        missing = user_ids_named(events) - people.keys()
+        if missing:
+            # People outside every team (account managers, whom escalations name, and
+            # administrators): one query for all of them.
+            people |= User.objects.in_bulk(missing)
+        return Names(teams=world.roster.teams, people=people)
+
+    def _routing(self, ticket: Ticket, now: datetime, world: RoutingWorld) -> RoutingPanel:
+        if not ticket.is_open:
+            return RoutingPanel(decision=None, moves=False)
+        decision = explain(ticket, now, world=world)
+        placed = (ticket.team_id, ticket.assignee_id)
+        wanted = (
+            decision.team.pk if decision.team else None,
+            decision.assignee.pk if decision.assignee else None,
+        )
+        return RoutingPanel(decision=decision, moves=placed != wanted)
+
+    def _canned(self, user: User, ticket: Ticket) -> list[CannedText]:
+        responses = CannedResponse.objects.filter(active=True)
+        profile = profile_of(user)
+        team_id = getattr(profile, "team_id", None)
+        if team_id is not None:
+            responses = responses.filter(Q(team__isnull=True) | Q(team_id=team_id))
+        values = canned_values(ticket, user)
+        return [CannedText(row.pk, row.title, canned_render(row.body, values)) for row in responses]
+
+    # --- Read-only fields ---------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("Promise"))
+    def sla_summary(self, obj: Ticket) -> str:
+        if obj.sla_contract is None:
+            return _("No active contract when this ticket was created: it has no SLA deadlines.")
+        return _("%(tier)s under %(contract)s, in %(calendar)s (version %(version)s)") % {
+            "tier": obj.sla_tier,
+            "contract": obj.sla_contract.reference,
+            "calendar": obj.sla_calendar,
+            "version": obj.sla_calendar_version,
+        }
+
+    @admin.display(description=gettext_lazy("Workaround given"))
+    def workaround_given(self, obj: Ticket) -> str:
+        if obj.workaround_met_at is None:
+            return _("Not yet.")
+        return _("Given %(when)s.") % {"when": format_instant(obj.workaround_met_at)}
+
+    # --- Saving ---------------------------------------------------------------------------------
+
+    def save_change(self, request: HttpRequest, obj: Ticket, form: ModelForm) -> Ticket:
+        """The page's edit as one `ticket_update` call; the reply comes from the desk."""
+        data = form.cleaned_data
+        changed = set(form.changed_data)
+
+        def part(name: str) -> Any:
+            return data[name] if name in changed else UNCHANGED
+
+        return ticket_update(
+            ticket=obj,
+            actor=request.user,  # type: ignore[arg-type]
+            now=timezone.now(),
+            subject=part("subject"),
+            product_area=part("product_area"),
+            team=part("team"),
+            assignee=part("assignee"),
+            priority=part("priority"),
+            reply=data.get("reply") or "",
+            internal=bool(data.get("reply_internal")),
+            attachments=data.get("attachments") or [],
+            channel=Message.Channel.DESK,
+            workaround=bool(data.get("mark_workaround")),
+            workaround_note=data.get("workaround_note") or "",
+            status=part("status"),
+        )
+
+
+def clocks_table(ticket: Ticket, *, now: datetime) -> str:
+    """The ticket's clocks at `now`: state, due instant and business time left."""
+    views = clock_views(ticket, now=now, time_zone=timezone.get_current_timezone_name())
+    if not views:
+        return "—"
+    rows = format_html_join(
+        "",
+        '<tr class="clock-{}"><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                view.state,
+                view.label,
+                CLOCK_STATES.get(view.state, view.state),
+                format_instant(view.due_at, year=False),
+                _("met %(when)s") % {"when": format_instant(view.met_at_local, year=False)}
+                if view.met_at_local
+                else format_duration(view.business_time_left),
+            )
+            for view in views
+        ),
+    )
+    return format_html(
+        '<table class="sla-clocks"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+        '<th scope="col">{}</th><th scope="col"><abbr title="{}">{}</abbr></th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        _("Clock"),
+        _("State"),
+        _("Due"),
+        _("Business time left"),
+        _("Left"),
+        rows,
+    )
