@@ -94,8 +94,9 @@ def ticket_route(
     *, ticket_id: int, now: datetime, trigger: str = Trigger.CREATED, level: str = Level.L1
 ) -> Decision | None:
     """Route an open ticket as `tickets.routing` decides at `now`; None when it is no longer
-    open. Run after the ticket's own transaction commits (a task), so routing never slows a
-    customer's request, and re-running it moves nothing that is already in place."""
+    open, or, for its creation, when it already has a team. Run after the ticket's own
+    transaction commits (a task), so routing never slows a customer's request, and re-running it
+    moves nothing that is already in place."""
     world = RoutingWorld.load(now)
     with transaction.atomic(durable=True):
         ticket = (
@@ -105,6 +106,10 @@ def ticket_route(
             .first()
         )
         if ticket is None or ticket.status not in OPEN_STATUSES:
+            return None
+        if trigger == Trigger.CREATED and ticket.team_id is not None:
+            # Placed since it was opened (an escalation, an agent, a rule at the seed): the
+            # creation's routing arrives late and must not pull it back.
             return None
         decision = decide(ticket, world, level=level)
         work = TicketWork.on(ticket, now=now)

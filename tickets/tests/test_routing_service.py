@@ -64,6 +64,23 @@ def test_a_resolved_ticket_is_not_routed(demo_world):
     assert not TicketEvent.objects.filter(ticket=ticket, kind="routed").exists()
 
 
+def test_the_creations_routing_leaves_a_ticket_placed_since_where_it_is(demo_world):
+    # The task runs late (a worker that was down) and an escalation already moved the ticket.
+    when = at("2026-03-02 18:00")
+    ticket = open_ticket("Aurora Live", when)
+    berlin_l2 = Team.objects.get(name="Berlin L2")
+    Ticket.objects.filter(pk=ticket.pk).update(team=berlin_l2)
+    assert ticket_route(ticket_id=ticket.pk, now=when + timedelta(minutes=5)) is None
+    ticket.refresh_from_db()
+    assert ticket.team == berlin_l2
+    assert not ticket.events.filter(kind=TicketEvent.Kind.ROUTED).exists()
+    # An escalation's routing still moves it.
+    decision = ticket_route(
+        ticket_id=ticket.pk, now=when + timedelta(minutes=6), trigger="escalated"
+    )
+    assert decision is not None
+
+
 def test_creation_enqueues_routing_on_the_home_regions_queue_after_commit(
     demo_world, django_capture_on_commit_callbacks, monkeypatch
 ):
