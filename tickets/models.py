@@ -252,10 +252,15 @@ class Ticket(models.Model):
             models.Index(
                 fields=["team", "next_due_at", "id"], condition=OPEN, name="ticket_open_team_idx"
             ),
+            # "Mine", in every status: a closed ticket owes nothing (`next_due_at` is far in the
+            # future), so the open ones come first in any case.
+            models.Index(fields=["assignee", "next_due_at", "id"], name="ticket_assignee_due_idx"),
+            # "Unassigned": an index ordered by `assignee` cannot give `IS NULL` rows in
+            # deadline order (only `=` fixes a leading column for the sort), this one does.
             models.Index(
-                fields=["assignee", "next_due_at", "id"],
-                condition=OPEN,
-                name="ticket_open_assignee_idx",
+                fields=["next_due_at", "id"],
+                condition=Q(assignee__isnull=True),
+                name="ticket_unassigned_due_idx",
             ),
             # An L1 team's view also shows its region's untaken tickets.
             models.Index(

@@ -121,9 +121,15 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="ticket",
             index=models.Index(
-                condition=models.Q(("status__in", ("new", "open", "pending"))),
-                fields=["assignee", "next_due_at", "id"],
-                name="ticket_open_assignee_idx",
+                fields=["assignee", "next_due_at", "id"], name="ticket_assignee_due_idx"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("assignee__isnull", True)),
+                fields=["next_due_at", "id"],
+                name="ticket_unassigned_due_idx",
             ),
         ),
         migrations.AddIndex(
