@@ -172,7 +172,7 @@ class TicketQueueMixin:
         "reference",
         "subject",
         "organisation",
-        "priority",
+        "priority_code",
         "status",
         "team",
         "assignee",
@@ -238,6 +238,13 @@ class TicketQueueMixin:
         }
         return super().changelist_view(request, context)  # type: ignore[misc]
 
+    @admin.display(description=gettext_lazy("Priority"))
+    def priority_code(self, obj: Ticket) -> str:
+        # The code alone (P1); its meaning is in the title, the column stays narrow.
+        return format_html(
+            '<abbr title="{}">{}</abbr>', obj.get_priority_display(), obj.priority.upper()
+        )
+
     @admin.display(description=gettext_lazy("Next deadline"))
     def next_clock(self, obj: Ticket) -> str:
         now = timezone.now()
@@ -261,11 +268,12 @@ class TicketQueueMixin:
             else format_duration(left)
         )
         return format_html(
-            '<span class="q-clock {}" title="{}">{} <b>{}</b></span>',
+            # The time left first: a narrow column still shows it.
+            '<span class="q-clock {}" title="{}"><b>{}</b> {}</span>',
             css,
             _("due %(when)s") % {"when": f"{when:%a %d %b %H:%M %Z}"},
-            urgent.label,
             text,
+            urgent.label,
         )
 
     @admin.display(description=gettext_lazy("Customer wrote"))
