@@ -33,10 +33,10 @@ from portal.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from portal.models import Member
 from portal.selectors import member_of
 from tickets.models import Message, Ticket
+from tickets.queue import SLAState, filter_assignee, filter_sla, filter_team
 from tickets.selectors import (
     attachments_visible_to,
     conversation_visible_to,
-    next_due_at,
     tickets_visible_to,
 )
 from tickets.serializers import (
@@ -91,6 +91,25 @@ LIST_PARAMETERS = [
         {"type": "string", "enum": list(ORDERINGS)},
         description="`updated` (default): least recently updated first, for keeping in sync. "
         "`next_deadline`: most urgent first; a breached promise before every healthy ticket.",
+    ),
+    OpenApiParameter(
+        "team",
+        str,
+        description="Agents: `mine` (your team's tickets, and for a first-line team its "
+        "region's untaken ones; everything if you have no team), `none` (no team yet), or a "
+        "team id.",
+    ),
+    OpenApiParameter(
+        "assignee",
+        str,
+        description="Agents: `me`, `unassigned`, or an agent's user id.",
+    ),
+    OpenApiParameter(
+        "sla",
+        {"type": "string", "enum": list(SLAState.values)},
+        description="Open tickets by their next deadline now: `breached` (due), `at_risk` "
+        "(due within 30 minutes), `ok` (due later), `paused` (nothing counting down, e.g. "
+        "waiting on the customer), `none` (no SLA).",
     ),
     OpenApiParameter(
         "updated_since",
@@ -219,7 +238,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
     # --- Endpoints --------------------------------------------------------------------------
 
     def list(self, request: Request) -> Response:
-        query = TicketFilterSerializer(data=request.query_params)
+        query = TicketFilterSerializer(data=request.query_params, context={"user": request.user})
         query.is_valid(raise_exception=True)
         filters = query.validated_data
         tickets = self.get_queryset()
@@ -229,9 +248,14 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
             tickets = tickets.filter(priority__in=filters["priority"])
         if "updated_since" in filters:
             tickets = tickets.filter(updated_at__gte=filters["updated_since"])
+        # The support desk's filters, with the same queries as its views.
+        if "team" in filters:
+            tickets = filter_team(tickets, filters["team"], user=request.user)
+        if "assignee" in filters:
+            tickets = filter_assignee(tickets, filters["assignee"], user=request.user)
+        if "sla" in filters:
+            tickets = filter_sla(tickets, filters["sla"], now=self.now)
         self.cursor_ordering = ORDERINGS[filters.get("ordering", "updated")]
-        if filters.get("ordering") == "next_deadline":
-            tickets = tickets.annotate(next_due_at=next_due_at())
         page = self.paginate_queryset(tickets)
         data = TicketSummarySerializer(page, many=True, context=self.get_serializer_context())
         return self.get_paginated_response(data.data)

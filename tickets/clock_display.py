@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from contracts.sla_names import Clock as ClockName
 from tickets.clock_store import clocks_load
-from tickets.clocks import CLOCKS
+from tickets.clocks import CLOCKS, urgent_owed
 from tickets.models import Ticket
 
 
@@ -24,18 +24,6 @@ class Urgent:
     label: str
     due_at: datetime
     breached: bool  # recorded by the sweep, or its due instant has passed
-
-
-def urgent_owed(
-    *,
-    due_at: datetime | None,
-    met_at: datetime | None,
-    breached_at: datetime | None,
-    paused_at: datetime | None,
-) -> bool:
-    """Does a clock count for urgency: promised, still owed, and either broken already or
-    counting down (a paused clock waits)? `tickets.selectors.next_due_at` is this rule in SQL."""
-    return due_at is not None and met_at is None and (breached_at is not None or paused_at is None)
 
 
 def most_urgent(ticket: Ticket, *, now: datetime) -> Urgent | None:

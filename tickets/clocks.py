@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from contracts.business_time import WorkingSchedule
@@ -37,7 +37,23 @@ NEXT_RESPONSE = ClockName.NEXT_RESPONSE.value
 WORKAROUND = ClockName.WORKAROUND.value
 RESOLUTION = ClockName.RESOLUTION.value
 STOPPED_STATUSES = frozenset({"resolved", "closed"})
+# The stored next deadline of a ticket that owes nothing now (`Ticket.next_due_at`): a value
+# rather than NULL, so that "most urgent first" is one ascending range of a b-tree index and
+# tickets with nothing counting down sort last.
+NO_DEADLINE = datetime(9999, 1, 1, tzinfo=UTC)
 ZERO = timedelta(0)
+
+
+def urgent_owed(
+    *,
+    due_at: datetime | None,
+    met_at: datetime | None,
+    breached_at: datetime | None,
+    paused_at: datetime | None,
+) -> bool:
+    """Does a clock count for urgency: promised, still owed, and either broken already or
+    counting down (a paused clock waits)? `tickets.selectors.next_due_at` is this rule in SQL."""
+    return due_at is not None and met_at is None and (breached_at is not None or paused_at is None)
 
 
 class Clock(NamedTuple):
@@ -122,6 +138,25 @@ class Clocks:
     status: str
     thresholds: Sequence[int] = ()
     clocks: dict[str, Clock] = field(default_factory=dict)
+
+    @property
+    def next_due_at(self) -> datetime:
+        """The due instant of the most urgent promise (`urgent_owed`), or `NO_DEADLINE`: a
+        resolved or closed ticket owes nothing. What `Ticket.next_due_at` stores."""
+        if self.status in STOPPED_STATUSES:
+            return NO_DEADLINE
+        owed = [
+            clock.due_at
+            for clock in self.clocks.values()
+            if clock.due_at is not None
+            and urgent_owed(
+                due_at=clock.due_at,
+                met_at=clock.met_at,
+                breached_at=clock.breached_at,
+                paused_at=clock.paused_at,
+            )
+        ]
+        return min(owed, default=NO_DEADLINE)
 
     # --- helpers --------------------------------------------------------------------------------
 

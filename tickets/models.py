@@ -14,6 +14,7 @@ from contracts.models import BusinessCalendar, Contract, SLATier
 from contracts.sla_names import CLOCKS, Clock, Priority
 from portal.models import Member, Organisation, Region, Team
 from tickets.canned import canned_check
+from tickets.clocks import NO_DEADLINE
 
 OPEN_STATUSES = ("new", "open", "pending")
 
@@ -37,6 +38,10 @@ class TicketQuerySet(models.QuerySet):
         for clock in CLOCKS:
             q |= Q(**{f"{clock}_breached_at__isnull": False})
         return self.filter(q)
+
+
+# The statuses `OPEN_STATUSES` names, as the condition of the queue's partial indexes.
+OPEN = Q(status__in=OPEN_STATUSES)
 
 
 def _clock_alert_index(clock: str) -> models.Index:
@@ -190,6 +195,16 @@ class Ticket(models.Model):
     resolution_warned = models.PositiveSmallIntegerField(default=0)
     resolution_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Stored with the clocks (`clocks_store`), so the desk's queue is an index range.
+    next_due_at = models.DateTimeField(
+        default=NO_DEADLINE,
+        editable=False,
+        help_text="The most urgent promise's due instant; far in the future when nothing is owed.",
+    )
+    last_customer_message_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the customer last wrote."
+    )
+
     objects = TicketQuerySet.as_manager()
 
     class Meta:
@@ -240,6 +255,30 @@ class Ticket(models.Model):
             models.Index(fields=["requester", "status"], name="ticket_requester_status_idx"),
             # Statements: an organisation's tickets created in a month.
             models.Index(fields=["organisation", "created_at"], name="ticket_org_created_idx"),
+            # The desk's queue (`tickets.queue`), most urgent first, a page at a time: open
+            # tickets only (a small, hot part of the table), one per way the views narrow them.
+            models.Index(fields=["next_due_at", "id"], condition=OPEN, name="ticket_open_due_idx"),
+            models.Index(
+                fields=["team", "next_due_at", "id"], condition=OPEN, name="ticket_open_team_idx"
+            ),
+            # "Mine", in every status: a closed ticket owes nothing (`next_due_at` is far in the
+            # future), so the open ones come first in any case.
+            models.Index(fields=["assignee", "next_due_at", "id"], name="ticket_assignee_due_idx"),
+            # "Unassigned": an index ordered by `assignee` cannot give `IS NULL` rows in
+            # deadline order (only `=` fixes a leading column for the sort), this one does.
+            models.Index(
+                fields=["next_due_at", "id"],
+                condition=Q(assignee__isnull=True),
+                name="ticket_unassigned_due_idx",
+            ),
+            # An L1 team's view also shows its region's untaken tickets.
+            models.Index(
+                fields=["region", "next_due_at", "id"],
+                condition=OPEN & Q(team__isnull=True),
+                name="ticket_open_untaken_idx",
+            ),
+            # The API's default order (least recently updated first, cursor on (updated_at, id)).
+            models.Index(fields=["updated_at", "id"], name="ticket_updated_idx"),
         ]
 
     def __str__(self) -> str:

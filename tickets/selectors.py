@@ -1,7 +1,7 @@
 """Reads owned by the tickets app, always scoped to who is asking. Selectors only read."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,11 +18,12 @@ from contracts.terms import SLATerms
 from portal.models import Member, Organisation
 from portal.selectors import member_of
 from tickets.clock_display import ClockView, clock_views, format_duration, most_urgent
+from tickets.clocks import NO_DEADLINE
 from tickets.models import OPEN_STATUSES, Attachment, Message, Ticket, TicketQuerySet
 from tickets.rules import CallDetails, reopen_deadline
 
 # Sorts after every real deadline: tickets with nothing counting down come last.
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+FAR_FUTURE = NO_DEADLINE
 
 
 def tickets_visible_to(user: User | AnonymousUser) -> TicketQuerySet:
@@ -184,8 +185,8 @@ def next_due_at() -> Least:
     """The due instant of a ticket's most urgent promise, or far in the future when nothing is
     owed: a breached clock still owed counts with its (past) due instant, so it sorts before
     every healthy ticket; a paused clock waits; a resolved or closed ticket owes nothing. The
-    same rule as `tickets.clock_display.most_urgent`, in SQL, for the desk, the dashboard and
-    the API."""
+    same rule as `tickets.clock_display.most_urgent`, in SQL. Pages sort on the stored
+    `Ticket.next_due_at` (`clocks_store` keeps it); the tests check it against this."""
 
     def due(clock: str) -> Case:
         owed = Q(status__in=OPEN_STATUSES)
@@ -269,7 +270,6 @@ def dashboard_tickets(
         tickets_visible_to(user)
         .open()
         .select_related("requester__user")
-        .annotate(next_due_at=next_due_at())
         .order_by("next_due_at", "-updated_at", "-pk")[: limit + 1]
     )
     rows = [next_deadline(t, now=now, time_zone=time_zone) for t in tickets[:limit]]

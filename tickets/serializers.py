@@ -18,6 +18,7 @@ from portal.models import Member, Team
 from portal.serializers import OrganisationRefSerializer, PersonSerializer, person_name
 from tickets.clock_display import clock_views, most_urgent
 from tickets.models import Attachment, Message, Ticket
+from tickets.queue import SLAState
 from tickets.rules import TicketError, attachments_check, reopen_deadline
 
 # Longest description or message body taken, in characters (a pasted log is welcome; a
@@ -418,3 +419,15 @@ class TicketFilterSerializer(serializers.Serializer):
     priority = CommaSeparatedChoicesField(choices=Priority.values, required=False)
     updated_since = serializers.DateTimeField(required=False, default_timezone=UTC)
     ordering = serializers.ChoiceField(choices=["updated", "next_deadline"], required=False)
+    # The desk's queue filters (`tickets.queue`); team and assignee are for agents.
+    team = serializers.RegexField(r"^(mine|none|[0-9]{1,18})$", required=False)
+    sla = serializers.ChoiceField(choices=list(SLAState.values), required=False)
+    assignee = serializers.RegexField(r"^(me|unassigned|[0-9]{1,18})$", required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        user = self.context.get("user")
+        if user is not None and not user.is_staff:
+            for name in ("team", "assignee"):
+                if name in data:
+                    raise serializers.ValidationError({name: "Only agents filter by " + name + "."})
+        return data

@@ -77,7 +77,8 @@ def walk(client, user) -> dict[str, int]:
             if row.startswith(link) and re.fullmatch(r"\d+/change/", row[len(link) :])
         ]
         to_open += sorted(links(html) & {*listed, *rows[:1]} - set(statuses))
-    assert sidebars >= len(listed)
+    # Every list page but the ticket queue, which gives the whole width to its columns.
+    assert sidebars >= len(listed) - 1
     return statuses
 
 

@@ -120,9 +120,14 @@ def test_the_list_documents_its_filters_and_cursor_pagination(schema):
         "priority",
         "updated_since",
         "ordering",
+        "team",
+        "assignee",
+        "sla",
         "cursor",
         "page_size",
     }
+    sla = next(p for p in operation["parameters"] if p["name"] == "sla")
+    assert sla["schema"]["enum"] == ["breached", "at_risk", "ok", "paused", "none"]
     page = schema["components"]["schemas"]["PaginatedTicketSummaryList"]
     assert set(page["properties"]) == {"next", "previous", "results"}
 

@@ -192,5 +192,7 @@ def test_agent_sees_the_ticket_and_its_clocks_in_the_support_desk(cast, page):
     assert download.value.suggested_filename == "steps.txt"
     page.goto("/admin/tickets/ticket/")
     expect(page.get_by_role("link", name=ticket.reference)).to_be_visible()
-    expect(page.locator("td.field-next_deadline").first).to_contain_text("in ")
+    # Untaken in Berlin: the Berlin L1 agent's default view shows it; answered, its next clock
+    # is the workaround's.
+    expect(page.locator("td.field-next_clock .q-clock").first).to_contain_text("Workaround")
     shot(page, "support-desk-queue")

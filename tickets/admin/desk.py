@@ -15,24 +15,23 @@ from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contracts.selectors import sla_terms_for
 from contracts.terms import SLATerms
-from portal.admin.base import CappedCountPaginator, InlineChanges, ServiceAdmin
+from portal.admin.base import InlineChanges, ServiceAdmin
 from portal.forms import add_refusal
 from portal.models import Member
 from tickets.admin.bulk import ACTIONS as BULK_ACTIONS
+from tickets.admin.queue import TicketQueueMixin
 from tickets.admin.ticket_page import TicketChangeForm, TicketPageMixin
-from tickets.clock_display import format_duration, most_urgent
 from tickets.models import PhoneCall, Ticket
 from tickets.rules import (
     CallDetails,
     call_refusals,
 )
-from tickets.selectors import call_terms, next_due_at
+from tickets.selectors import call_terms
 from tickets.services import call_log, ticket_create
 
 # The call's parts, as the rules name them, and the add form's fields that hold them.
@@ -118,24 +117,8 @@ class TicketAddForm(forms.ModelForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(TicketPageMixin, ServiceAdmin):
-    list_display = [
-        "reference",
-        "subject",
-        "organisation",
-        "priority",
-        "status",
-        "team",
-        "assignee",
-        "next_deadline",
-        "updated_at",
-    ]
-    list_filter = ["status", "priority", "channel", "region", "team", "sla_tier"]
-    list_select_related = ["organisation", "team", "assignee"]
-    search_fields = ["=reference", "subject", "organisation__name", "requester__user__email"]
+class TicketAdmin(TicketQueueMixin, TicketPageMixin, ServiceAdmin):
     autocomplete_fields = ["organisation", "requester", "assignee"]
-    show_full_result_count = False
-    paginator = CappedCountPaginator
     actions = BULK_ACTIONS
     add_fieldsets = [
         (
@@ -172,13 +155,7 @@ class TicketAdmin(TicketPageMixin, ServiceAdmin):
             super()
             .get_queryset(request)
             .select_related(*self.list_select_related, "sla_tier", "sla_contract", "sla_calendar")
-            .annotate(next_due_at=next_due_at())
         )
-
-    def get_ordering(self, request: HttpRequest) -> list[Any]:
-        # The queue: most urgent promise first (a broken one before every healthy ticket). An
-        # expression, not the annotation's name: pages choosing a ticket order by it too.
-        return [next_due_at().asc(), "-updated_at"]
 
     def get_form(
         self, request: HttpRequest, obj: Ticket | None = None, change: bool = False, **kwargs: Any
@@ -199,28 +176,6 @@ class TicketAdmin(TicketPageMixin, ServiceAdmin):
         if db_field.name == "requester":
             kwargs["queryset"] = Member.objects.select_related("user", "organisation")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    @admin.display(description=gettext_lazy("Next deadline"), ordering="next_due_at")
-    def next_deadline(self, obj: Ticket) -> str:
-        if not obj.has_sla:
-            return _("no SLA")
-        now = timezone.now()
-        urgent = most_urgent(obj, now=now)
-        if urgent is None:
-            return "—"
-        left = urgent.due_at - now
-        when = f"{timezone.localtime(urgent.due_at):%a %d %b %H:%M}"
-        if urgent.breached:
-            return format_html(
-                '<strong class="sla-breached">{}</strong>',
-                _("%(clock)s breached, %(overdue)s (due %(when)s)")
-                % {"clock": urgent.label, "overdue": format_duration(left), "when": when},
-            )
-        return _("%(clock)s %(when)s (in %(left)s)") % {
-            "clock": urgent.label,
-            "when": when,
-            "left": format_duration(left),
-        }
 
     def save_by_service(
         self, request: HttpRequest, obj: Ticket, form: ModelForm, inlines: InlineChanges

@@ -65,6 +65,7 @@ TICKET_COLUMNS = (
     "product_area", "subject", "team_id", "assignee_id",
     # from the story
     "priority", "status", "created_at", "updated_at", "resolved_at", "closed_at", *CLOCK_COLUMNS,
+    "next_due_at", "last_customer_message_at",
 )
 MESSAGE_COLUMNS = (
     "id", "ticket_id", "author_id", "author_kind", "visibility", "channel", "body_text",
@@ -93,6 +94,7 @@ class Template:
     ticket's own values go (`%` formatting)."""
 
     tail: str  # the ticket row from `priority` on, with the line end
+    tail_alert: str  # the same for a monitoring alert (its first message is not the customer's)
     created: str  # created_at, for the first message and a call
     call_started: str
     assigned: bool
@@ -169,7 +171,7 @@ class _OrgText:
 class _ClockColumns:
     """Stands in for a `Ticket` in `clocks_store`: the clock columns as plain attributes."""
 
-    defaults = {c: Ticket._meta.get_field(c).get_default() for c in CLOCK_COLUMNS}
+    defaults = {c: Ticket._meta.get_field(c).get_default() for c in (*CLOCK_COLUMNS, "next_due_at")}
 
     def __init__(self) -> None:
         self.__dict__.update(self.defaults)
@@ -221,7 +223,14 @@ def compile_story(told: Told, tables: dict[str, Table]) -> Template:
         told.resolved_at,
         told.closed_at,
         *(clocks.__dict__[column] for column in CLOCK_COLUMNS),
+        clocks.next_due_at,
     )
+    # The customer wrote the first message, unless it was a call or a monitoring alert.
+    followed_up = [at for *_, kind, _channel, _body, at in told.messages if kind == "customer"]
+    last_written = max(followed_up, default=None)
+    first_written = None if told.key.phone else told.created_at
+    last_written_first = max(filter(None, (first_written, last_written)), default=None)
+    suffix = tables["ticket"].suffix + "\n"
     events = [
         (TICKET, kind, clock, actor, at, data) for kind, clock, actor, at, data in told.events
     ]
@@ -231,7 +240,8 @@ def compile_story(told: Told, tables: dict[str, Table]) -> Template:
     ]
     alerts = [(slot, TICKET, *rest) for slot, *rest in told.alerts]
     return Template(
-        tail="\t".join(copy_text(value) for value in tail) + tables["ticket"].suffix + "\n",
+        tail="\t".join(copy_text(value) for value in (*tail, last_written_first)) + suffix,
+        tail_alert="\t".join(copy_text(value) for value in (*tail, last_written)) + suffix,
         created=copy_text(told.created_at),
         call_started=copy_text(told.created_at),
         assigned=told.assigned,
@@ -424,7 +434,7 @@ class Generator:
                 head, body = subject
                 tickets.append(
                     f"{ticket_id}\t{reference}\t{org.head_no_requester}\talert\t{head}\t"
-                    f"{assignment}\t{template.tail}"
+                    f"{assignment}\t{template.tail_alert}"
                 )
                 messages.append(
                     f"{first}\t{ticket_id}\t\\N\tsystem\tpublic\talert\t{body}\t\t\t\t{created}"

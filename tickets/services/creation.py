@@ -254,14 +254,15 @@ def ticket_open(
             opened = state.change_status(now, Status.OPEN) if state else []
         if state is not None:
             clocks_store(ticket, state)
-        ticket.save(force_insert=True)
-
         if call is not None:
             author_kind = Message.AuthorKind.AGENT
         elif channel == Ticket.Channel.ALERT:
             author_kind = Message.AuthorKind.SYSTEM
         else:
             author_kind = Message.AuthorKind.CUSTOMER
+            ticket.last_customer_message_at = asked_at
+        ticket.save(force_insert=True)
+
         author = actor if actor is not None else (requester.user if requester else None)
         message = Message.objects.create(
             ticket=ticket,

@@ -152,6 +152,8 @@ def _reply_step(
     else:
         kind = TicketEvent.Kind.MESSAGE
         changes = work.state.customer_message(now) if work.state else []
+        ticket.last_customer_message_at = now
+        work.changed("last_customer_message_at")
     work.history.add(kind, author, {"message": message.pk}, changes=changes)
     if not internal:
         # An agent's answer opens a new ticket; a customer's message brings it back to work.

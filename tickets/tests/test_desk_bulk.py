@@ -69,8 +69,10 @@ def agent(agent_ber, client):
 
 
 def post_action(client, action: str, tickets, **data):
+    # An action applies to the selected rows of the list it was chosen on: every ticket here (a
+    # bare URL is the agent's team's open tickets).
     return client.post(
-        reverse(CHANGELIST),
+        reverse(CHANGELIST) + "?status=any",
         {"action": action, "_selected_action": [t.pk for t in tickets], **data},
     )
 
@@ -406,11 +408,11 @@ def test_every_staff_role_that_changes_tickets_has_the_actions(role, acme, reque
 # both databases: a fixed cost (session, user, permissions, the selection in one query), then
 # a small constant per ticket (lock, clocks, update, events, the customer's email).
 QUERY_COUNTS = {
-    "assign_to_me": (18, 28),
-    "set_pending": (18, 30),
-    "change_priority": (17, 27),
-    "resolve": (19, 33),
-    "merge_duplicates": (21, 27),
+    "assign_to_me": (16, 26),
+    "set_pending": (16, 28),
+    "change_priority": (15, 25),
+    "resolve": (17, 31),
+    "merge_duplicates": (19, 25),
 }
 FORMS = {
     "change_priority": {"apply": "yes", "priority": "p4"},
