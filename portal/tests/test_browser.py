@@ -196,3 +196,59 @@ def test_agent_sees_the_ticket_and_its_clocks_in_the_support_desk(cast, page):
     # is the workaround's.
     expect(page.locator("td.field-next_clock .q-clock").first).to_contain_text("Workaround")
     shot(page, "support-desk-queue")
+
+
+def test_agent_works_the_at_risk_queue(cast, page):
+    """Open At risk, take the ticket, answer with a canned response, resolve."""
+    staff_permissions_sync()
+    requester, agent = cast["requester_a"], cast["agent_ber"]
+    # A P1 opened 4 minutes ago: its first response is due in 6 minutes (at risk).
+    ticket = ticket_create(
+        organisation=requester.organisation,
+        requester=requester,
+        channel="email",
+        subject="Stream freezes for viewers in Madrid",
+        body_text="Every viewer in Madrid sees a frozen frame since 10:00.",
+        priority="p1",
+        now=timezone.now() - timedelta(minutes=4),
+    )
+    calm = ticket_create(
+        organisation=requester.organisation,
+        requester=requester,
+        channel="web",
+        subject="Question about invoice numbering",
+        body_text="Which number do we quote?",
+        priority="p4",
+        now=timezone.now(),
+    )
+    CannedResponse.objects.create(
+        title="Fixed", body="Hello {customer_name}, {ticket_reference} is fixed: please check."
+    )
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, agent.user.username)
+    page.goto("/admin/tickets/ticket/")
+    page.locator("nav.queue-views").get_by_role("link", name=re.compile("^At risk")).click()
+    row = page.get_by_role("row", name=re.compile(ticket.reference))
+    expect(row).to_be_visible()
+    expect(page.get_by_role("link", name=calm.reference)).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    shot(page, "support-desk-at-risk")
+
+    row.locator("input[name=_selected_action]").check()
+    page.locator("select[name=action]").select_option(label="Assign to me")
+    page.get_by_role("button", name="Go").click()
+    expect(page.get_by_text("1 ticket assigned to you")).to_be_visible()
+    ticket.refresh_from_db()
+    assert ticket.assignee == agent.user
+
+    page.get_by_role("link", name=ticket.reference).click()
+    page.get_by_label("Insert a canned response").select_option(label="Fixed")
+    expect(page.locator("#id_reply")).to_have_value(re.compile(f"{ticket.reference} is fixed"))
+    page.get_by_label("Status").select_option("resolved")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".desk-conversation")).to_contain_text(f"{ticket.reference} is fixed")
+    shot(page, "support-desk-resolved")
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.RESOLVED
+    assert ticket.first_response_met_at is not None and ticket.resolution_met_at is not None
+    assert ticket.messages.filter(channel="desk", visibility="public").count() == 1
