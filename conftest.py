@@ -289,18 +289,34 @@ def make_region(code: str, name: str, tz: str, country: str, subdivision: str = 
     return region
 
 
-def make_tier(code: str, coverage: str, targets: dict, fee: str = "1000.00") -> SLATier:
+def make_tier(
+    code: str,
+    coverage: str,
+    targets: dict,
+    fee: str = "1000.00",
+    around_the_clock: dict | None = None,
+) -> SLATier:
+    """A tier with `targets` per priority: (first, next, workaround, resolution) minutes, or
+    (first, next, workaround, root cause, resolution); `around_the_clock` per priority names the
+    clocks counted every hour of the week."""
     tier = SLATier.objects.create(
         code=code, name=code.title(), monthly_fee=Decimal(fee), coverage=coverage
     )
-    for priority, (first, nxt, workaround, resolution) in targets.items():
+    for priority, minutes in targets.items():
+        if len(minutes) == 4:
+            first, nxt, workaround, resolution = minutes
+            root_cause = None
+        else:
+            first, nxt, workaround, root_cause, resolution = minutes
         SLATarget.objects.create(
             tier=tier,
             priority=priority,
             first_response_minutes=first,
             next_response_minutes=nxt,
             workaround_minutes=workaround,
+            root_cause_minutes=root_cause,
             resolution_minutes=resolution,
+            around_the_clock=list((around_the_clock or {}).get(priority, ())),
         )
     return tier
 

@@ -19,7 +19,7 @@ from portal.timezones import time_zone_choices, validate_time_zone
 # Ticket statuses a tier may declare as pausing (the customer holds the ball).
 PAUSABLE_STATUSES = ("pending",)
 DEFAULT_PAUSE_STATUSES = ["pending"]
-DEFAULT_PAUSED_CLOCKS = [Clock.WORKAROUND.value, Clock.RESOLUTION.value]
+DEFAULT_PAUSED_CLOCKS = [Clock.WORKAROUND.value, Clock.ROOT_CAUSE.value, Clock.RESOLUTION.value]
 DEFAULT_WARNING_THRESHOLDS = [50, 80]
 
 
@@ -239,8 +239,19 @@ class SLATier(models.Model):
             raise ValidationError(errors)
 
 
+def validate_around_the_clock(value: object) -> None:
+    if not isinstance(value, list) or not set(value) <= set(Clock.values):
+        raise ValidationError(
+            gettext_lazy("Known clocks are %(clocks)s."), params={"clocks": ", ".join(Clock.values)}
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(gettext_lazy("Each clock once."))
+
+
 class SLATarget(models.Model):
-    """A tier's promise for one priority, in business minutes of the coverage calendar."""
+    """A tier's promise for one priority: minutes per clock, each counted in the coverage
+    calendar, or around the clock for the clocks `around_the_clock` names ("fix within 48
+    hours" on a business-hours tier)."""
 
     tier = models.ForeignKey(SLATier, on_delete=models.CASCADE, related_name="targets")
     priority = models.CharField(max_length=2, choices=Priority.choices)
@@ -249,7 +260,19 @@ class SLATarget(models.Model):
     workaround_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Empty when the tier promises no workaround."
     )
-    resolution_minutes = models.PositiveIntegerField()
+    root_cause_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty when the tier promises no root cause."
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        help_text="Until the fix is delivered (the ticket resolved)."
+    )
+    around_the_clock = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_around_the_clock],
+        help_text="The clocks whose target counts every hour of the week rather than in the "
+        "coverage calendar.",
+    )
 
     class Meta:
         ordering = ["tier", "priority"]
@@ -265,7 +288,8 @@ class SLATarget(models.Model):
                     next_response_minutes__gt=0,
                     resolution_minutes__gt=0,
                 )
-                & (Q(workaround_minutes__isnull=True) | Q(workaround_minutes__gt=0)),
+                & (Q(workaround_minutes__isnull=True) | Q(workaround_minutes__gt=0))
+                & (Q(root_cause_minutes__isnull=True) | Q(root_cause_minutes__gt=0)),
                 name="slatarget_minutes_positive",
             ),
             models.CheckConstraint(
@@ -283,6 +307,7 @@ class SLATarget(models.Model):
             Clock.FIRST_RESPONSE: self.first_response_minutes,
             Clock.NEXT_RESPONSE: self.next_response_minutes,
             Clock.WORKAROUND: self.workaround_minutes,
+            Clock.ROOT_CAUSE: self.root_cause_minutes,
             Clock.RESOLUTION: self.resolution_minutes,
         }
 

@@ -69,4 +69,5 @@ def sla_terms_for(*, organisation: Organisation, at: datetime) -> SLATerms | Non
         paused_clocks=terms["paused_clocks"],
         warning_thresholds=terms["warning_thresholds"],
         tier_name=terms["tier"]["name"],
+        around_the_clock=terms.get("around_the_clock", {}),
     )

@@ -24,6 +24,7 @@ class Clock(models.TextChoices):
     FIRST_RESPONSE = "first_response", _("First response")
     NEXT_RESPONSE = "next_response", _("Next response")
     WORKAROUND = "workaround", _("Workaround")
+    ROOT_CAUSE = "root_cause", _("Root cause")
     RESOLUTION = "resolution", _("Resolution")
 
 

@@ -8,7 +8,7 @@ never a silent fall-back to the tier as it is today.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -39,6 +39,11 @@ def tier_terms(*, tier: SLATier) -> dict[str, Any]:
         "targets": {
             target.priority: {clock: minutes for clock, minutes in target.minutes().items()}
             for target in tier.targets.order_by("priority")
+        },
+        "around_the_clock": {
+            target.priority: list(target.around_the_clock)
+            for target in tier.targets.order_by("priority")
+            if target.around_the_clock
         },
         "service_credits": [
             {"below_percent": str(band.below_percent), "credit_percent": str(band.credit_percent)}
@@ -96,6 +101,8 @@ class SLATerms:
     paused_clocks: list[str]
     warning_thresholds: list[int]
     tier_name: str
+    # Per priority, the clocks counted around the clock (terms signed before the option: none).
+    around_the_clock: dict[str, list[str]] = field(default_factory=dict)
 
     def allows(self, priority: str) -> bool:
         """Does the contract cover this priority?"""

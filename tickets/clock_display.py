@@ -60,6 +60,13 @@ class ClockView:
     due_local: datetime | None
     met_at_local: datetime | None
     business_time_left: timedelta | None
+    # The milestone: what was promised and what was achieved.
+    target: timedelta | None = None
+    around_the_clock: bool = False  # the target counts every hour, not the coverage calendar
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    taken: timedelta | None = None  # once met or breached, pauses excluded
+    missed_by: timedelta | None = None  # a broken promise: how far past its target
 
     @property
     def overdue(self) -> bool:
@@ -84,6 +91,14 @@ def clock_views(ticket: Ticket, *, now: datetime, time_zone: str) -> list[ClockV
         kind = clock.state
         if kind == "running" and clock.due_at is not None and clock.due_at < now:
             kind = "breached"  # overdue; the sweep records it within the minute
+        target = state.target(name)
+        left = state.business_time_left(name, now)
+        missed_by = None
+        if kind == "breached" and target is not None:
+            if clock.met_at is not None and clock.taken is not None:
+                missed_by = max(clock.taken - target, timedelta(0))
+            elif left is not None:
+                missed_by = max(-left, timedelta(0))
         views.append(
             ClockView(
                 name=name,
@@ -92,7 +107,13 @@ def clock_views(ticket: Ticket, *, now: datetime, time_zone: str) -> list[ClockV
                 due_at=clock.due_at,
                 due_local=clock.due_at.astimezone(zone) if clock.due_at else None,
                 met_at_local=clock.met_at.astimezone(zone) if clock.met_at else None,
-                business_time_left=state.business_time_left(name, now),
+                business_time_left=left,
+                target=target,
+                around_the_clock=state.schedule_of(name) is not state.schedule,
+                met_at=clock.met_at,
+                breached_at=clock.breached_at,
+                taken=clock.taken,
+                missed_by=missed_by,
             )
         )
     return views

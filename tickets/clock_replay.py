@@ -40,6 +40,7 @@ def clocks_replay(ticket: Ticket, events: Iterable[TicketEvent]) -> Clocks | Non
                 status=event.data["status"],
                 at=event.at,
                 thresholds=ticket.sla_warning_thresholds,
+                around_the_clock=ticket.sla_around_the_clock,
             )
         elif state is None:
             raise ValueError(f"{ticket.reference}: events before its creation event")
@@ -53,6 +54,8 @@ def clocks_replay(ticket: Ticket, events: Iterable[TicketEvent]) -> Clocks | Non
             state.customer_message(event.at)
         elif event.kind == TicketEvent.Kind.WORKAROUND:
             state.workaround(event.at)
+        elif event.kind == TicketEvent.Kind.ROOT_CAUSE:
+            state.root_cause(event.at)
         elif event.kind == TicketEvent.Kind.BREACH:
             state.observe(event.at)
         elif event.kind == TicketEvent.Kind.WARNING:

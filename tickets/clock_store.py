@@ -10,7 +10,17 @@ from contracts.calendars import schedule_for_version
 from tickets.clocks import CLOCKS, NEXT_RESPONSE, Clock, Clocks
 from tickets.models import Ticket
 
-CLOCK_FIELDS = ("due_at", "met_at", "breached_at", "paused_at", "paused_for", "warned", "alert_at")
+# In the order of `tickets.clocks.Clock`'s fields after `started_at`.
+CLOCK_FIELDS = (
+    "due_at",
+    "met_at",
+    "breached_at",
+    "paused_at",
+    "paused_for",
+    "warned",
+    "alert_at",
+    "taken",
+)
 
 
 def ticket_schedule(ticket: Ticket) -> WorkingSchedule:
@@ -34,6 +44,7 @@ def clocks_load(ticket: Ticket, schedule: WorkingSchedule | None = None) -> Cloc
         priority=ticket.priority,
         status=ticket.status,
         thresholds=ticket.sla_warning_thresholds,
+        around_the_clock=ticket.sla_around_the_clock,
     )
     for name in CLOCKS:
         started = ticket.next_response_started_at if name == NEXT_RESPONSE else ticket.created_at

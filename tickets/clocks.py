@@ -10,7 +10,13 @@ Semantics (see also docs/sla-clocks.md):
   waiting for an answer. A clock's due instant is its start plus its target plus the business time
   it has spent paused, in the ticket's calendar.
 - A public agent response (reply or logged call) meets first and next response; an agent marks the
-  workaround; resolving (or closing) meets resolution.
+  workaround and records the root cause; resolving (or closing) meets resolution: the fix is
+  delivered.
+- Each target counts in the ticket's coverage calendar, or around the clock when the tier says
+  so for that priority and clock (`around_the_clock`): "fix within 48 hours" on a business-hours
+  tier is 48 hours of wall-clock time. Pauses are measured in the clock's own schedule.
+- A clock that is met or breached keeps what was achieved: the time it took in its schedule, less
+  the time paused (`taken`; at a breach, the whole target).
 - While the status is one of the tier's pausing statuses, the tier's paused clocks stop; while the
   ticket is resolved or closed, every clock that is still owed stops. Reopening resumes them, and
   the resolution clock is owed again. Due instants move by exactly the business time paused.
@@ -18,7 +24,10 @@ Semantics (see also docs/sla-clocks.md):
   Every transition first observes breaches at its own instant, so a clock that ran out before it
   was met, paused or re-targeted stays breached. A breached clock keeps its due instant.
 - A priority change re-targets every clock still owed and not breached, from its start, keeping the
-  business time already used; met clocks stay met.
+  time already used; met clocks stay met. When the new priority counts a clock in another schedule
+  (around the clock instead of the calendar, or back), the time used so far carries over and the
+  rest is counted in the new schedule (capped at what the new schedule has counted since the
+  start: a clock cannot have used more time than its schedule had).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from contracts.sla_names import Clock as ClockName
 FIRST_RESPONSE = ClockName.FIRST_RESPONSE.value
 NEXT_RESPONSE = ClockName.NEXT_RESPONSE.value
 WORKAROUND = ClockName.WORKAROUND.value
+ROOT_CAUSE = ClockName.ROOT_CAUSE.value
 RESOLUTION = ClockName.RESOLUTION.value
 STOPPED_STATUSES = frozenset({"resolved", "closed"})
 # The stored next deadline of a ticket that owes nothing now (`Ticket.next_due_at`): a value
@@ -42,6 +52,11 @@ STOPPED_STATUSES = frozenset({"resolved", "closed"})
 # tickets with nothing counting down sort last.
 NO_DEADLINE = datetime(9999, 1, 1, tzinfo=UTC)
 ZERO = timedelta(0)
+# The schedule of a target that counts around the clock: every minute of the week. UTC, as an
+# instant plus a duration is the same in every time zone when nothing is closed.
+AROUND_THE_CLOCK = WorkingSchedule(
+    "UTC", {day: [("00:00", "24:00")] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+)
 
 
 def urgent_owed(
@@ -72,6 +87,7 @@ class Clock(NamedTuple):
     paused_for: timedelta = ZERO
     warned: int = 0  # the highest warning threshold recorded, in percent
     alert_at: datetime | None = None  # while running: next threshold crossing, or the due instant
+    taken: timedelta | None = None  # once met or breached: time counted to it, pauses excluded
 
     @property
     def owed(self) -> bool:
@@ -138,6 +154,8 @@ class Clocks:
     status: str
     thresholds: Sequence[int] = ()
     clocks: dict[str, Clock] = field(default_factory=dict)
+    # Per priority, the clocks whose target counts around the clock rather than in `schedule`.
+    around_the_clock: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     @property
     def next_due_at(self) -> datetime:
@@ -160,6 +178,12 @@ class Clocks:
 
     # --- helpers --------------------------------------------------------------------------------
 
+    def schedule_of(self, name: str, priority: str | None = None) -> WorkingSchedule:
+        """The schedule a clock's target counts in, at `priority` (default: the ticket's)."""
+        if name in self.around_the_clock.get(priority or self.priority, ()):
+            return AROUND_THE_CLOCK
+        return self.schedule
+
     def target(self, name: str, priority: str | None = None) -> timedelta | None:
         minutes = self.targets.get(priority or self.priority, {}).get(name)
         return timedelta(minutes=minutes) if minutes else None
@@ -176,7 +200,18 @@ class Clocks:
         target = self.target(clock.name, priority)
         if target is None or clock.started_at is None:
             return None
-        return self.schedule.add(clock.started_at, target + clock.paused_for)
+        return self.schedule_of(clock.name, priority).add(
+            clock.started_at, target + clock.paused_for
+        )
+
+    def _taken(self, clock: Clock, at: datetime) -> timedelta | None:
+        """The time a clock has counted from its start to `at`: its schedule's time, less its
+        pauses (a pause still open at `at` ends there)."""
+        if clock.started_at is None:
+            return None
+        until = min(at, clock.paused_at) if clock.paused_at else at
+        used = self.schedule_of(clock.name).elapsed(clock.started_at, until) - clock.paused_for
+        return max(used, ZERO)
 
     def _alert_at(self, clock: Clock) -> datetime | None:
         """When the sweep must next look at this clock: its next warning threshold, then its
@@ -187,7 +222,7 @@ class Clocks:
         for threshold in sorted(self.thresholds):
             if threshold > clock.warned:
                 used = target * threshold // 100
-                return self.schedule.add(clock.started_at, used + clock.paused_for)
+                return self.schedule_of(clock.name).add(clock.started_at, used + clock.paused_for)
         return clock.due_at
 
     def _set(
@@ -210,10 +245,11 @@ class Clocks:
         clock = self.clocks[name]
         if clock.due_at is None or not clock.owed:
             return None
+        schedule = self.schedule_of(name)
         since = clock.paused_at or now
         if clock.due_at >= since:
-            return self.schedule.elapsed(since, clock.due_at)
-        return -self.schedule.elapsed(clock.due_at, since)
+            return schedule.elapsed(since, clock.due_at)
+        return -schedule.elapsed(clock.due_at, since)
 
     def used_share(self, name: str, now: datetime) -> float | None:
         """Share of the target's business time used so far (1.0 at the due instant)."""
@@ -221,9 +257,10 @@ class Clocks:
         target = self.target(name)
         if target is None or clock.started_at is None:
             return None
-        until = clock.met_at or clock.paused_at or now
-        used = self.schedule.elapsed(clock.started_at, until) - clock.paused_for
-        return used / target
+        if clock.taken is not None and clock.met_at is not None:
+            return clock.taken / target
+        used = self._taken(clock, now)
+        return None if used is None else used / target
 
     # --- transitions ----------------------------------------------------------------------------
 
@@ -239,9 +276,19 @@ class Clocks:
         status: str,
         at: datetime,
         thresholds: Sequence[int] = (),
+        around_the_clock: Mapping[str, Sequence[str]] | None = None,
     ) -> tuple[Clocks, list[Change]]:
         """The clocks of a ticket created at `at`."""
-        state = cls(schedule, targets, pause_statuses, paused_clocks, priority, status, thresholds)
+        state = cls(
+            schedule,
+            targets,
+            pause_statuses,
+            paused_clocks,
+            priority,
+            status,
+            thresholds,
+            around_the_clock=around_the_clock or {},
+        )
         changes: list[Change] = []
         for name in CLOCKS:
             state.clocks[name] = Clock(name)
@@ -268,7 +315,9 @@ class Clocks:
                 continue
             counted_until = min(at, clock.paused_at) if clock.paused_at else at
             if clock.due_at < counted_until:
-                self._set(clock, "breached", changes, breached_at=clock.due_at)
+                # At its due instant a clock has used exactly its target.
+                taken = self.target(clock.name)
+                self._set(clock, "breached", changes, breached_at=clock.due_at, taken=taken)
         return changes
 
     def sweep(self, at: datetime) -> list[Change]:
@@ -282,7 +331,7 @@ class Clocks:
             if target is None or clock.started_at is None:
                 continue  # a running clock has both
             for threshold in sorted(t for t in self.thresholds if t > clock.warned):
-                crossing = self.schedule.add(
+                crossing = self.schedule_of(clock.name).add(
                     clock.started_at, target * threshold // 100 + clock.paused_for
                 )
                 if crossing >= at:
@@ -300,10 +349,14 @@ class Clocks:
         """A public agent reply or a logged call."""
         changes = self.observe(at)
         for name in (FIRST_RESPONSE, NEXT_RESPONSE):
-            clock = self.clocks[name]
-            if clock.owed:
-                self._set(clock, "met", changes, met_at=at, paused_at=None)
+            self._meet(name, at, changes)
         return changes
+
+    def _meet(self, name: str, at: datetime, changes: list[Change]) -> None:
+        clock = self.clocks[name]
+        if clock.owed:
+            taken = self._taken(clock, at) if clock.due_at is not None else None
+            self._set(clock, "met", changes, met_at=at, paused_at=None, taken=taken)
 
     def customer_message(self, at: datetime) -> list[Change]:
         """A customer wrote: an answer is owed, unless the first response still covers it."""
@@ -314,9 +367,13 @@ class Clocks:
 
     def workaround(self, at: datetime) -> list[Change]:
         changes = self.observe(at)
-        clock = self.clocks[WORKAROUND]
-        if clock.owed:
-            self._set(clock, "met", changes, met_at=at, paused_at=None)
+        self._meet(WORKAROUND, at, changes)
+        return changes
+
+    def root_cause(self, at: datetime) -> list[Change]:
+        """An agent recorded the root cause."""
+        changes = self.observe(at)
+        self._meet(ROOT_CAUSE, at, changes)
         return changes
 
     def change_status(self, at: datetime, status: str) -> list[Change]:
@@ -328,9 +385,13 @@ class Clocks:
             # Resolving meets the resolution clock; it also stops, so that reopening can tell
             # how long the ticket stayed resolved.
             paused_at = resolution.paused_at or (None if resolution.breached_at else at)
-            self._set(resolution, "met", changes, met_at=at, paused_at=paused_at)
+            # Met late, what it took is past the target: by how much it was missed.
+            taken = self._taken(resolution, at) if resolution.due_at is not None else None
+            self._set(resolution, "met", changes, met_at=at, paused_at=paused_at, taken=taken)
         elif old in STOPPED_STATUSES and status not in STOPPED_STATUSES and resolution.met_at:
-            self._set(resolution, "unmet", changes, met_at=None)
+            # Owed again: what a breach used (the whole target) stays; nothing else is achieved.
+            taken = self.target(RESOLUTION) if resolution.breached_at else None
+            self._set(resolution, "unmet", changes, met_at=None, taken=taken)
         for name in CLOCKS:
             clock = self.clocks[name]
             if clock.started_at is None or clock.breached_at is not None:
@@ -346,7 +407,7 @@ class Clocks:
     def _resume(self, clock: Clock, at: datetime, changes: list[Change]) -> None:
         if clock.paused_at is None:
             return
-        paused_for = clock.paused_for + self.schedule.elapsed(clock.paused_at, at)
+        paused_for = clock.paused_for + self.schedule_of(clock.name).elapsed(clock.paused_at, at)
         resumed = clock._replace(paused_at=None, paused_for=paused_for)
         self._set(
             clock,
@@ -360,11 +421,19 @@ class Clocks:
     def change_priority(self, at: datetime, priority: str) -> list[Change]:
         """Re-target every clock still owed and not breached, keeping the business time used."""
         changes = self.observe(at)
-        self.priority = priority
+        old, self.priority = self.priority, priority
         for clock in list(self.clocks.values()):
             if clock.owed and clock.breached_at is None:
-                due = self._due(clock)
-                if due != clock.due_at:
-                    self._set(clock, "retargeted", changes, due_at=due)
+                before, after = self.schedule_of(clock.name, old), self.schedule_of(clock.name)
+                paused_for = clock.paused_for
+                if before is not after and clock.started_at is not None:
+                    # The time used so far carries over; the rest counts in the new schedule:
+                    # what it has not counted since the start is paused time in its terms.
+                    until = min(at, clock.paused_at) if clock.paused_at else at
+                    used = max(before.elapsed(clock.started_at, until) - clock.paused_for, ZERO)
+                    paused_for = max(after.elapsed(clock.started_at, until) - used, ZERO)
+                due = self._due(clock._replace(paused_for=paused_for))
+                if due != clock.due_at or paused_for != clock.paused_for:
+                    self._set(clock, "retargeted", changes, due_at=due, paused_for=paused_for)
         # A lower target may already have run out.
         return changes + self.observe(at)

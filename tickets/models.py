@@ -58,10 +58,12 @@ def _clock_alert_index(clock: str) -> models.Index:
 class Ticket(models.Model):
     """A customer's request, with the SLA snapshot taken when it was created and its clocks.
 
-    Each clock (first response, next response, workaround, resolution) has a due instant, the
-    instant it was met, the instant it breached, the instant it was paused (while paused), the
-    business time it has spent paused so far, the highest warning threshold recorded, and, while
-    it counts down, the instant it next needs the sweep's attention (`_alert_at`).
+    Each clock (first response, next response, workaround, root cause, resolution) has a due
+    instant, the instant it was met, the instant it breached, the instant it was paused (while
+    paused), the time it has spent paused so far, the highest warning threshold recorded, while it
+    counts down the instant it next needs the sweep's attention (`_alert_at`), and once met or
+    breached the time it took (`_taken`, pauses excluded). Past cycles of the next-response clock
+    are `ResponseCycle` rows.
     """
 
     class Channel(models.TextChoices):
@@ -159,6 +161,11 @@ class Ticket(models.Model):
     sla_warning_thresholds = models.JSONField(
         default=list, blank=True, help_text="Percentages of a target at which to warn."
     )
+    sla_around_the_clock = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per priority, the clocks whose target counts around the clock.",
+    )
 
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_response_met_at = models.DateTimeField(null=True, blank=True)
@@ -167,6 +174,9 @@ class Ticket(models.Model):
     first_response_paused_for = models.DurationField(default=timedelta(0))
     first_response_warned = models.PositiveSmallIntegerField(default=0)
     first_response_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_response_taken = models.DurationField(
+        null=True, blank=True, editable=False, help_text="Time counted to the met or breach."
+    )
 
     next_response_started_at = models.DateTimeField(
         null=True, blank=True, help_text="The customer message waiting for an answer."
@@ -178,6 +188,9 @@ class Ticket(models.Model):
     next_response_paused_for = models.DurationField(default=timedelta(0))
     next_response_warned = models.PositiveSmallIntegerField(default=0)
     next_response_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_response_taken = models.DurationField(
+        null=True, blank=True, editable=False, help_text="Time counted to the met or breach."
+    )
 
     workaround_due_at = models.DateTimeField(null=True, blank=True)
     workaround_met_at = models.DateTimeField(null=True, blank=True)
@@ -186,6 +199,26 @@ class Ticket(models.Model):
     workaround_paused_for = models.DurationField(default=timedelta(0))
     workaround_warned = models.PositiveSmallIntegerField(default=0)
     workaround_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    workaround_taken = models.DurationField(
+        null=True, blank=True, editable=False, help_text="Time counted to the met or breach."
+    )
+
+    root_cause_due_at = models.DateTimeField(null=True, blank=True)
+    root_cause_met_at = models.DateTimeField(null=True, blank=True)
+    root_cause_breached_at = models.DateTimeField(null=True, blank=True)
+    root_cause_paused_at = models.DateTimeField(null=True, blank=True)
+    root_cause_paused_for = models.DurationField(default=timedelta(0))
+    root_cause_warned = models.PositiveSmallIntegerField(default=0)
+    root_cause_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    root_cause_taken = models.DurationField(
+        null=True, blank=True, editable=False, help_text="Time counted to the met or breach."
+    )
+    root_cause_summary = models.TextField(
+        blank=True, default="", help_text="The root cause as the customer reads it."
+    )
+    root_cause_detail = models.TextField(
+        blank=True, default="", help_text="Internal detail of the root cause: agents only."
+    )
 
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     resolution_met_at = models.DateTimeField(null=True, blank=True)
@@ -194,6 +227,9 @@ class Ticket(models.Model):
     resolution_paused_for = models.DurationField(default=timedelta(0))
     resolution_warned = models.PositiveSmallIntegerField(default=0)
     resolution_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_taken = models.DurationField(
+        null=True, blank=True, editable=False, help_text="Time counted to the met or breach."
+    )
 
     # Stored with the clocks (`clocks_store`), so the desk's queue is an index range.
     next_due_at = models.DateTimeField(
@@ -493,6 +529,7 @@ class TicketEvent(models.Model):
         PAUSED = "paused", "Clock paused"
         RESUMED = "resumed", "Clock resumed"
         WORKAROUND = "workaround", "Workaround given"
+        ROOT_CAUSE = "root_cause", "Root cause recorded"
         RESOLVED = "resolved", "Resolved"
         REOPENED = "reopened", "Reopened"
         CLOSED = "closed", "Closed"
@@ -531,6 +568,35 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {_local(self.at, seconds=True)}"
+
+
+class ResponseCycle(models.Model):
+    """A past cycle of the next-response clock: a customer wrote, an agent answered.
+
+    Written when the answer meets the cycle (the ticket's `next_response_*` fields hold the
+    current one); what statements and reports count per cycle.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="response_cycles")
+    started_at = models.DateTimeField(help_text="When the customer's message started it.")
+    due_at = models.DateTimeField(null=True, blank=True)
+    met_at = models.DateTimeField(help_text="When an agent answered.")
+    breached_at = models.DateTimeField(null=True, blank=True)
+    paused_for = models.DurationField(default=timedelta(0))
+    taken = models.DurationField(
+        null=True, blank=True, help_text="Time counted to the answer, pauses excluded."
+    )
+
+    class Meta:
+        ordering = ["ticket", "started_at"]
+        indexes = [
+            models.Index(fields=["ticket", "started_at"], name="responsecycle_ticket_idx"),
+            # Statements: the cycles answered in a month.
+            models.Index(fields=["met_at"], name="responsecycle_met_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} next response from {_local(self.started_at, seconds=True)}"
 
 
 class SLAAlert(models.Model):

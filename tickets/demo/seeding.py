@@ -213,7 +213,7 @@ def seed_reference_data(*, password: str, today: date, report: SeedReport) -> No
             },
         )
         report.count("tiers", created)
-        for priority, (first, nxt, workaround, resolution) in targets.items():
+        for priority, (first, nxt, workaround, root_cause, resolution, always) in targets.items():
             _, created = SLATarget.objects.get_or_create(
                 tier=tier,
                 priority=priority,
@@ -221,7 +221,9 @@ def seed_reference_data(*, password: str, today: date, report: SeedReport) -> No
                     "first_response_minutes": first,
                     "next_response_minutes": nxt,
                     "workaround_minutes": workaround,
+                    "root_cause_minutes": root_cause,
                     "resolution_minutes": resolution,
+                    "around_the_clock": list(always),
                 },
             )
             report.count("targets", created)

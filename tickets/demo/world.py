@@ -124,8 +124,9 @@ DUTY_AGENTS = ("Kai Lindqvist", "Nadia Petrov", "Tomas Ortega")
 AUTO_ASSIGN_TEAMS = ("sg", "nyc")
 AGENT_CAP = 25
 
-# (code, name, fee, coverage, objective, {priority: (first, next, workaround, resolution)},
-#  [(below %, credit %)])
+# (code, name, fee, coverage, objective,
+#  {priority: (first, next, workaround, root cause, resolution, clocks counted around the clock)},
+#  [(below %, credit %)]). Minutes; None: not promised.
 TIERS = (
     (
         "standard",
@@ -134,9 +135,9 @@ TIERS = (
         SLATier.Coverage.BUSINESS,
         Decimal("95.00"),
         {
-            Priority.P2: (120, 240, None, 2880),
-            Priority.P3: (480, 480, None, 4800),
-            Priority.P4: (960, 960, None, 9600),
+            Priority.P2: (120, 240, None, None, 2880, ()),
+            Priority.P3: (480, 480, None, None, 4800, ()),
+            Priority.P4: (960, 960, None, None, 9600, ()),
         },
         [(Decimal("95"), Decimal("5")), (Decimal("90"), Decimal("10"))],
     ),
@@ -147,10 +148,11 @@ TIERS = (
         SLATier.Coverage.EXTENDED,
         Decimal("97.00"),
         {
-            Priority.P1: (30, 60, 120, 480),
-            Priority.P2: (60, 120, 240, 960),
-            Priority.P3: (240, 480, None, 2880),
-            Priority.P4: (480, 960, None, 4800),
+            # The fix within 3 and 7 days of wall-clock time, weekends included.
+            Priority.P1: (30, 60, 120, 480, 4320, ("resolution",)),
+            Priority.P2: (60, 120, 240, 1440, 10080, ("resolution",)),
+            Priority.P3: (240, 480, None, None, 2880, ()),
+            Priority.P4: (480, 960, None, None, 4800, ()),
         },
         [
             (Decimal("97"), Decimal("5")),
@@ -165,10 +167,11 @@ TIERS = (
         SLATier.Coverage.ALWAYS,
         Decimal("99.00"),
         {
-            Priority.P1: (10, 30, 30, 120),
-            Priority.P2: (30, 60, 120, 480),
-            Priority.P3: (120, 240, None, 1440),
-            Priority.P4: (480, 480, None, 4320),
+            # Respond in 10 minutes, work around in 30, the root cause in 2 hours, the fix in 48.
+            Priority.P1: (10, 30, 30, 120, 2880, ()),
+            Priority.P2: (30, 60, 120, 480, 1440, ()),
+            Priority.P3: (120, 240, None, None, 1440, ()),
+            Priority.P4: (480, 480, None, None, 4320, ()),
         },
         [
             (Decimal("99"), Decimal("10")),

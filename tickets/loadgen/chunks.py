@@ -61,7 +61,8 @@ CLOCK_COLUMNS = (
 TICKET_COLUMNS = (
     "id", "reference", "organisation_id", "requester_id", "region_id", "sla_contract_id",
     "sla_tier_id", "sla_calendar_id", "sla_calendar_version", "sla_targets",
-    "sla_pause_statuses", "sla_paused_clocks", "sla_warning_thresholds", "channel",
+    "sla_pause_statuses", "sla_paused_clocks", "sla_warning_thresholds", "sla_around_the_clock",
+    "channel",
     "product_area", "subject", "team_id", "assignee_id",
     # from the story
     "priority", "status", "created_at", "updated_at", "resolved_at", "closed_at", *CLOCK_COLUMNS,

@@ -153,11 +153,13 @@ class Snapshot:
     pause_statuses: list
     paused_clocks: list
     thresholds: list
+    around_the_clock: dict
     priorities: tuple[str, ...]  # those the contract covers, in PRIORITY_WEIGHTS order
     priority_weights: tuple[int, ...]  # cumulative
     wall_ratio: float  # wall-clock time per unit of open time in its calendar, about
     due_ok: bool  # its calendar was open throughout the last DUE_WINDOW
-    json: tuple[str, str, str, str]  # targets, pause statuses, paused clocks, thresholds
+    # targets, pause statuses, paused clocks, thresholds, around the clock
+    json: tuple[str, str, str, str, str]
 
     def target(self, priority: str, clock: str) -> timedelta | None:
         minutes = self.targets.get(priority, {}).get(clock)
@@ -277,6 +279,7 @@ def _snapshot(index: int, terms, now: datetime) -> Snapshot:
         pause_statuses=terms.pause_statuses,
         paused_clocks=terms.paused_clocks,
         thresholds=terms.warning_thresholds,
+        around_the_clock=terms.around_the_clock,
         priorities=priorities,
         priority_weights=tuple(accumulate(PRIORITY_WEIGHTS[p] for p in priorities)),
         wall_ratio=min(week / open_per_week, 6.0) if open_per_week else 1.0,
@@ -288,6 +291,7 @@ def _snapshot(index: int, terms, now: datetime) -> Snapshot:
                 terms.pause_statuses,
                 terms.paused_clocks,
                 terms.warning_thresholds,
+                terms.around_the_clock,
             )
         ),
     )

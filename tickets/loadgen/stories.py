@@ -33,7 +33,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from tickets.clocks import FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION, WORKAROUND, Change, Clocks
+from tickets.clocks import (
+    FIRST_RESPONSE,
+    NEXT_RESPONSE,
+    RESOLUTION,
+    ROOT_CAUSE,
+    WORKAROUND,
+    Change,
+    Clocks,
+)
 from tickets.loadgen.organisations import DUE_WINDOW, LoadgenError, Snapshot
 from tickets.models import PhoneCall, SLAAlert, TicketEvent
 
@@ -125,6 +133,7 @@ class _Teller:
             status="new",
             at=created_at,
             thresholds=snapshot.thresholds,
+            around_the_clock=snapshot.around_the_clock,
         )
         self.told = Told(key, created_at, state)
         # `ticket_create`: the first message (per ticket), then the creation event.
@@ -340,12 +349,18 @@ def _open(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random) 
             and rng.random() < OPEN_WORKAROUND_SHARE
         )
         if story == "new":
-            limit = _min_limit(snapshot, priority, (FIRST_RESPONSE, WORKAROUND, RESOLUTION))
+            limit = _min_limit(
+                snapshot, priority, (FIRST_RESPONSE, WORKAROUND, ROOT_CAUSE, RESOLUTION)
+            )
             created = _recent(snapshot, limit, now, rng)
         elif story == "pending":
             created = now - timedelta(minutes=rng.uniform(10, 60 * 24 * 5))
         else:
-            running = (RESOLUTION,) if wants_workaround else (WORKAROUND, RESOLUTION)
+            running = (
+                (ROOT_CAUSE, RESOLUTION)
+                if wants_workaround
+                else (WORKAROUND, ROOT_CAUSE, RESOLUTION)
+            )
             created = _recent(snapshot, _min_limit(snapshot, priority, running), now, rng)
         teller = _Teller(key, snapshot, created, rng)
         teller.assign_maybe(0.5 if story == "new" else 0.95, now)

@@ -1,8 +1,8 @@
 """Every write about tickets, whatever the channel or the process that asks.
 
 - `creation`: opening a ticket (its reference, SLA snapshot, clocks, first message, call).
-- `lifecycle`: replies, notes and calls, status, priority, workaround, assignment, details,
-  and the support desk's edit of several at once.
+- `lifecycle`: replies, notes and calls, status, priority, workaround, root cause, assignment,
+  details, and the support desk's edit of several at once.
 - `merge`: closing duplicate tickets as merged into the one that stays.
 - `history`: the locked ticket, its clocks and its events, shared by the two above.
 - `alerts`: recording warnings and breaches exactly once, and escalating them.
@@ -35,6 +35,7 @@ from tickets.services.lifecycle import (
     ticket_change_status,
     ticket_clocks_fix,
     ticket_mark_workaround,
+    ticket_record_root_cause,
     ticket_reply,
     ticket_system_note,
     ticket_update,
@@ -74,6 +75,7 @@ __all__ = [
     "ticket_clocks_fix",
     "ticket_create",
     "ticket_mark_workaround",
+    "ticket_record_root_cause",
     "ticket_merge",
     "ticket_open",
     "ticket_reply",

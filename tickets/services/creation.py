@@ -225,6 +225,7 @@ def ticket_open(
             ticket.sla_pause_statuses = terms.pause_statuses
             ticket.sla_paused_clocks = terms.paused_clocks
             ticket.sla_warning_thresholds = terms.warning_thresholds
+            ticket.sla_around_the_clock = terms.around_the_clock
             state, changes = Clocks.start(
                 schedule=ticket_schedule(ticket),
                 targets=terms.targets,
@@ -234,6 +235,7 @@ def ticket_open(
                 status=Status.NEW,
                 at=asked_at,
                 thresholds=terms.warning_thresholds,
+                around_the_clock=terms.around_the_clock,
             )
         created = {
             "channel": channel,

@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from django.db.models import ForeignKey
 
 from tickets.clock_store import clocks_load, clocks_store
-from tickets.clocks import Change, Clocks
-from tickets.models import Ticket, TicketEvent
+from tickets.clocks import NEXT_RESPONSE, Change, Clocks
+from tickets.models import ResponseCycle, Ticket, TicketEvent
 from tickets.services.alerts import alerts_raise
 from tickets.services.customer_mail import customer_mail_queue
 
@@ -140,9 +140,31 @@ class TicketWork:
         """Store the clocks, update the changed fields of the row, write the history."""
         if self.state is not None:
             self.fields.update(clocks_store(self.ticket, self.state))
+            self._response_cycle_close(self.state)
         # Every operation is activity on the ticket, a note included.
         self.ticket.updated_at = self.now
         self.ticket.save(update_fields=sorted({*self.fields, "updated_at"}))
         self.fields = set()
         self.history.write()
         return self.ticket
+
+    def _response_cycle_close(self, state: Clocks) -> None:
+        """A next-response cycle the work met becomes a row of its own: the ticket's fields
+        start over with the customer's next message."""
+        met = [
+            change
+            for change in self.history.changes
+            if change.clock == NEXT_RESPONSE and change.what == "met"
+        ]
+        clock = state.clocks[NEXT_RESPONSE]
+        if not met or clock.started_at is None or clock.met_at is None:
+            return
+        ResponseCycle.objects.create(
+            ticket=self.ticket,
+            started_at=clock.started_at,
+            due_at=clock.due_at,
+            met_at=clock.met_at,
+            breached_at=clock.breached_at,
+            paused_for=clock.paused_for,
+            taken=clock.taken,
+        )

@@ -208,6 +208,42 @@ def _workaround_step(work: TicketWork, actor: User, note: str) -> None:
     work.history.add(TicketEvent.Kind.WORKAROUND, actor, {"note": note}, changes=changes)
 
 
+ROOT_CAUSE_SUMMARY_MAX = 2000
+
+
+def _root_cause_step(work: TicketWork, actor: User, summary: str, detail: str) -> None:
+    ticket = work.ticket
+    summary, detail = summary.strip(), detail.strip()
+    if not summary:
+        raise TicketError(
+            _("Write the root cause as the customer will read it."), field="root_cause_summary"
+        )
+    if len(summary) > ROOT_CAUSE_SUMMARY_MAX:
+        raise TicketError(
+            _("Keep the summary to %(max)d characters; the detail can be longer.")
+            % {"max": ROOT_CAUSE_SUMMARY_MAX},
+            field="root_cause_summary",
+        )
+    revised = bool(ticket.root_cause_summary)
+    if revised and (summary, detail) == (ticket.root_cause_summary, ticket.root_cause_detail):
+        return
+    # The first record meets the clock (whatever the status: a root cause is often found after
+    # the fix); a later one revises the text and leaves the clock as it is.
+    changes = work.state.root_cause(work.now) if work.state and not revised else []
+    if work.state is None and ticket.root_cause_met_at is None:
+        ticket.root_cause_met_at = work.now
+        work.changed("root_cause_met_at")
+    ticket.root_cause_summary, ticket.root_cause_detail = summary, detail
+    work.changed("root_cause_summary", "root_cause_detail")
+    # The internal detail stays on the ticket, out of the history customers may read.
+    work.history.add(
+        TicketEvent.Kind.ROOT_CAUSE,
+        actor,
+        {"summary": summary, "revised": revised, "with_detail": bool(detail)},
+        changes=changes,
+    )
+
+
 def _assign_step(
     work: TicketWork,
     *,
@@ -375,6 +411,19 @@ def ticket_mark_workaround(*, ticket: Ticket, now: datetime, actor: User, note: 
         return work.finish()
 
 
+def ticket_record_root_cause(
+    *, ticket: Ticket, now: datetime, actor: User, summary: str, detail: str = ""
+) -> Ticket:
+    """An agent records the root cause: a summary the customer reads and an optional internal
+    detail. The first record meets the root-cause clock; a later one revises the text."""
+    if not is_agent(actor):
+        raise TicketError(_("Only agents record a root cause."), field="root_cause_summary")
+    with transaction.atomic(durable=True):
+        work = TicketWork.on(ticket_lock(ticket), now=now)
+        _root_cause_step(work, actor, summary, detail)
+        return work.finish()
+
+
 def ticket_assign(
     *,
     ticket: Ticket,
@@ -411,6 +460,8 @@ def ticket_update(
     internal: bool = False,
     workaround: bool = False,
     workaround_note: str = "",
+    root_cause_summary: str = "",
+    root_cause_detail: str = "",
     status: str | Unchanged = UNCHANGED,
     reason: str = "",
     attachments: Sequence[UploadedFile] = (),
@@ -418,7 +469,8 @@ def ticket_update(
 ) -> Ticket:
     """An agent's edit of a ticket in the support desk or through the API, all or nothing:
     details, team and assignee, priority, a reply or an internal note (with its files, checked
-    as the portal checks them), the workaround, then the status, each with its events, in one
+    as the portal checks them), the workaround, the root cause (when a summary is given), then
+    the status, each with its events, in one
     transaction. Parts left `UNCHANGED` (or empty) are not touched; a part equal to what the
     ticket has already changes nothing. The reply is recorded as coming through `channel`.
     """
@@ -462,6 +514,8 @@ def ticket_update(
             )
         if workaround:
             _workaround_step(work, actor, workaround_note)
+        if root_cause_summary.strip() or root_cause_detail.strip():
+            _root_cause_step(work, actor, root_cause_summary, root_cause_detail)
         if status is not UNCHANGED and status != ticket.status:
             _check_open_to_change(ticket)
             _status_step(work, status, actor)
