@@ -73,7 +73,7 @@ def test_a_member_sees_the_tiers_of_their_contracts_with_targets_and_credits(cas
     ]
     assert (tier["pause_statuses"], tier["paused_clocks"]) == (
         ["pending"],
-        ["workaround", "resolution"],
+        ["workaround", "root_cause", "resolution"],
     )
 
 

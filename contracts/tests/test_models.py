@@ -99,8 +99,10 @@ def test_signing_records_who_when_where_and_the_hash_of_the_exact_terms(
         "first_response": 10,
         "next_response": 30,
         "workaround": 30,
-        "resolution": 120,
+        "root_cause": 120,
+        "resolution": 2880,
     }
+    assert signed.terms["around_the_clock"] == {}
 
 
 def test_only_an_admin_of_the_customer_can_sign(org_a, requester_a, org_admin_b, tier_standard):

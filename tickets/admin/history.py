@@ -10,7 +10,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.admin.base import CappedCountPaginator, ReadOnlyAdmin
-from tickets.models import Attachment, Message, ReferenceCounter, SLAAlert, TicketEvent
+from tickets.models import (
+    Attachment,
+    Message,
+    ReferenceCounter,
+    ResponseCycle,
+    SLAAlert,
+    TicketEvent,
+)
 from tickets.selectors import attachments_visible_to
 from tickets.views import attachment_response
 
@@ -90,6 +97,15 @@ class ReferenceCounterAdmin(ReadOnlyAdmin):
 class SLAAlertAdmin(ReadOnlyAdmin):
     list_display = ["at", "ticket", "clock", "kind", "threshold", "due_at"]
     list_filter = ["kind", "clock"]
+    list_select_related = ["ticket"]
+    search_fields = ["=ticket__reference"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+
+
+@admin.register(ResponseCycle)
+class ResponseCycleAdmin(ReadOnlyAdmin):
+    list_display = ["ticket", "started_at", "due_at", "met_at", "breached_at", "taken"]
     list_select_related = ["ticket"]
     search_fields = ["=ticket__reference"]
     show_full_result_count = False

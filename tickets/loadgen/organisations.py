@@ -23,6 +23,7 @@ from contracts.models import Contract, SLATier
 from contracts.selectors import sla_terms_for
 from contracts.services import terms_hash, tier_terms
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
+from tickets.clocks import AROUND_THE_CLOCK
 from tickets.demo.world import ALERT_SUBJECTS, CUSTOMER_NAMES, REGIONS, SUBJECTS
 from tickets.models import Ticket
 
@@ -164,6 +165,12 @@ class Snapshot:
     def target(self, priority: str, clock: str) -> timedelta | None:
         minutes = self.targets.get(priority, {}).get(clock)
         return timedelta(minutes=minutes) if minutes else None
+
+    def schedule_for(self, priority: str, clock: str) -> WorkingSchedule:
+        """The schedule a clock's target counts in at `priority`, as `Clocks.schedule_of`."""
+        if clock in self.around_the_clock.get(priority, ()):
+            return AROUND_THE_CLOCK
+        return self.schedule
 
     def first_alert(self, priority: str, clock: str) -> timedelta | None:
         """Open time from a clock's start to its first sweep instant, as `Clocks` computes it."""

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from contracts.business_time import WorkingSchedule
 from tickets.clocks import (
     FIRST_RESPONSE,
     NEXT_RESPONSE,
@@ -406,7 +407,7 @@ def _closed(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random
             else None
         )
         resolved = max(
-            schedule.add(created, resolution * share(1.6)),
+            snapshot.schedule_for(priority, RESOLUTION).add(created, resolution * share(1.6)),
             (worked or responded) + timedelta(minutes=rng.uniform(1, 30)),
         )
         if resolved < now - MINUTE:
@@ -462,7 +463,7 @@ def _due(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random) -
         level = rng.choice([*sorted(snapshot.thresholds), 100])
         amount = target if level == 100 else target * level // 100
         crossing = now - DUE_WINDOW * rng.uniform(0.02, 0.98)
-        created = _start_for(snapshot, amount, crossing)
+        created = _start_for(snapshot.schedule_for(priority, clock), amount, crossing)
         teller = _Teller(key, snapshot, created, rng)
         teller.assign_maybe(0.9, crossing)
         if clock == RESOLUTION and not teller.responded:
@@ -481,10 +482,9 @@ def _due(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random) -
     raise LoadgenError(f"could not lay out a ticket due for the sweep now ({key})")
 
 
-def _start_for(snapshot: Snapshot, amount: timedelta, crossing: datetime) -> datetime:
+def _start_for(schedule: WorkingSchedule, amount: timedelta, crossing: datetime) -> datetime:
     """The latest start from which `amount` of open time is used up at or before `crossing`
     (the inverse of `schedule.add`, by bisection)."""
-    schedule = snapshot.schedule
     high = crossing - amount
     if schedule.add(high, amount) <= crossing:
         return high  # open throughout, e.g. 24x7

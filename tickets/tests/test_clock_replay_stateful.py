@@ -18,7 +18,7 @@ from hypothesis.stateful import (
 
 from tickets.clock_replay import replay_differences
 from tickets.clock_store import ticket_schedule
-from tickets.clocks import CLOCKS, NEXT_RESPONSE, STOPPED_STATUSES
+from tickets.clocks import AROUND_THE_CLOCK, CLOCKS, NEXT_RESPONSE, STOPPED_STATUSES
 from tickets.models import SLAAlert, Ticket
 from tickets.services import (
     TicketError,
@@ -27,6 +27,7 @@ from tickets.services import (
     ticket_change_status,
     ticket_create,
     ticket_mark_workaround,
+    ticket_record_root_cause,
     ticket_reply,
 )
 from tickets.services.sweep import deadlines_sweep
@@ -60,6 +61,7 @@ class TicketLives(RuleBasedStateMachine):
         # The statuses the ticket had, with the instant each began: the independent record
         # of pauses.
         self.statuses = [(self.now, "new")]
+        self.priorities = {priority}  # every priority the ticket has had
 
     def _refresh(self) -> Ticket:
         self.ticket = Ticket.objects.get(pk=self.ticket.pk)
@@ -124,11 +126,25 @@ class TicketLives(RuleBasedStateMachine):
                 ticket=self.ticket, priority=priority, actor=self.agent, now=self.now
             )
         self._refresh()
+        self.priorities.add(self.ticket.priority)
 
     @rule()
     def workaround_given(self):
         with contextlib.suppress(TicketError):  # closed, resolved or already given
             ticket_mark_workaround(ticket=self.ticket, actor=self.agent, now=self.now)
+        self._refresh()
+
+    @rule(revise=st.booleans())
+    def root_cause_recorded(self, revise):
+        if self.ticket.root_cause_summary and not revise:
+            return
+        ticket_record_root_cause(
+            ticket=self.ticket,
+            actor=self.agent,
+            now=self.now,
+            summary=f"Edge cache purge at {self.now:%H:%M}",
+            detail="Purge job ran with the wrong prefix.",
+        )
         self._refresh()
 
     @rule()
@@ -155,10 +171,33 @@ class TicketLives(RuleBasedStateMachine):
         assert replay_differences(ticket, ticket.events.order_by("id")) == []
 
     @invariant()
+    def met_and_breached_clocks_keep_what_they_took(self):
+        ticket = self.ticket
+        for clock in CLOCKS:
+            met, breached = (
+                getattr(ticket, f"{clock}_{part}") for part in ("met_at", "breached_at")
+            )
+            taken = getattr(ticket, f"{clock}_taken")
+            due = getattr(ticket, f"{clock}_due_at")
+            if due is not None and (met is not None or breached is not None):
+                assert taken is not None and taken >= timedelta(0), clock
+            if breached is not None and met is None:
+                # At a breach a clock has used its whole target (that of the priority then).
+                targets = {ticket.sla_targets[p].get(clock) for p in self.priorities}
+                assert taken in {timedelta(minutes=t) for t in targets if t}, clock
+
+    @invariant()
     def counting_clocks_are_due_where_an_independent_calculation_says(self):
         ticket = self.ticket
-        schedule = ticket_schedule(ticket)
+        calendar = ticket_schedule(ticket)
         for clock in CLOCKS:
+            kinds = {
+                clock in ticket.sla_around_the_clock.get(priority, ())
+                for priority in self.priorities
+            }
+            if len(kinds) > 1:
+                continue  # counted in two schedules in its life: the carry-over is tested apart
+            schedule = AROUND_THE_CLOCK if kinds == {True} else calendar
             target = ticket.sla_targets[ticket.priority].get(clock)
             started = (
                 ticket.next_response_started_at if clock == NEXT_RESPONSE else ticket.created_at

@@ -60,8 +60,9 @@ def test_seed_builds_the_demo_world(seeded):
     assert (
         enterprise_p1.first_response_minutes,
         enterprise_p1.workaround_minutes,
+        enterprise_p1.root_cause_minutes,
         enterprise_p1.resolution_minutes,
-    ) == (10, 30, 120)
+    ) == (10, 30, 120, 2880)
     assert Organisation.objects.count() == 20
     assert Member.objects.filter(role=Member.Role.ADMIN).count() == 20
     assert Agent.objects.filter(role=Agent.Role.ACCOUNT_MANAGER).exists()
