@@ -53,3 +53,26 @@ def test_replay_needs_to_know_which_tickets(db):
         call_command("sla_replay", stdout=StringIO(), stderr=StringIO())
     with pytest.raises(CommandError, match="No ticket MRD-999999"):
         call_command("sla_replay", "--ticket", "MRD-999999", stdout=StringIO())
+
+
+def test_replay_fills_in_what_clocks_achieved_before_it_was_stored(demo):
+    # Tickets met before each clock kept what it took, as after an upgrade: the replay knows.
+    met = Ticket.objects.filter(sla_contract__isnull=False, first_response_met_at__isnull=False)
+    taken = dict(met.values_list("pk", "first_response_taken"))
+    assert taken and all(value is not None for value in taken.values())
+    met.update(first_response_taken=None)
+    code, out = replay("--all", "--fix")
+    assert code == 0
+    assert f"{len(taken)} fixed" in out
+    assert dict(met.values_list("pk", "first_response_taken")) == taken
+
+
+def test_replay_covers_the_root_cause(demo):
+    ticket = Ticket.objects.filter(
+        sla_contract__isnull=False, status="open", root_cause_due_at__isnull=False
+    ).first()
+    true_due = ticket.root_cause_due_at
+    Ticket.objects.filter(pk=ticket.pk).update(root_cause_due_at=true_due + timedelta(hours=1))
+    code, out = replay("--ticket", ticket.reference)
+    assert code == 1
+    assert f"{ticket.reference} root_cause.due_at: stored " in out
