@@ -370,11 +370,10 @@ def tier_enterprise(db) -> SLATier:
         "enterprise",
         SLATier.Coverage.ALWAYS,
         {
-            # First response, next response, workaround, root cause, resolution.
-            Priority.P1: (10, 30, 30, 120, 2880),
-            Priority.P2: (30, 60, 120, 480, 1440),
-            Priority.P3: (120, 240, None, None, 1440),
-            Priority.P4: (480, 480, None, None, 4320),
+            Priority.P1: (10, 30, 30, 120),
+            Priority.P2: (30, 60, 120, 480),
+            Priority.P3: (120, 240, None, 1440),
+            Priority.P4: (480, 480, None, 4320),
         },
         fee="12000.00",
     )
@@ -391,8 +390,6 @@ def tier_standard(db) -> SLATier:
             Priority.P4: (960, 960, None, 9600),
         },
         fee="1500.00",
-        # A question is answered in business hours, but done within 160 hours of the week.
-        around_the_clock={Priority.P4: ["resolution"]},
     )
 
 

@@ -99,8 +99,8 @@ def test_signing_records_who_when_where_and_the_hash_of_the_exact_terms(
         "first_response": 10,
         "next_response": 30,
         "workaround": 30,
-        "root_cause": 120,
-        "resolution": 2880,
+        "root_cause": None,
+        "resolution": 120,
     }
     assert signed.terms["around_the_clock"] == {}
 

@@ -2,7 +2,7 @@
 every clock still counting is due exactly where an independent calculation puts it."""
 
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -16,6 +16,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from conftest import make_member, make_tier, sign_contract
+from contracts.models import SLATier
+from portal.models import Organisation
 from tickets.clock_replay import replay_differences
 from tickets.clock_store import ticket_schedule
 from tickets.clocks import AROUND_THE_CLOCK, CLOCKS, NEXT_RESPONSE, STOPPED_STATUSES
@@ -39,7 +42,7 @@ class TicketLives(RuleBasedStateMachine):
     cast: dict = {}
 
     @initialize(
-        who=st.sampled_from(["requester_a", "requester_b"]),
+        who=st.sampled_from(["requester_a", "requester_b", "requester_m"]),
         priority=st.sampled_from(["p1", "p2", "p3", "p4"]),
         offset=st.integers(0, 7 * 24 * 60),
     )
@@ -236,8 +239,24 @@ class TicketLives(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_random_ticket_lives_keep_stored_clocks_equal_to_their_replay(cast):
-    TicketLives.cast = cast
+def test_random_ticket_lives_keep_stored_clocks_equal_to_their_replay(cast, region_ber):
+    # A third customer, on business hours, whose tier promises root causes and counts some
+    # fixes around the clock: priority changes move its resolution between the two schedules.
+    tier = make_tier(
+        "milestones",
+        SLATier.Coverage.BUSINESS,
+        {
+            "p1": (30, 60, 60, 240, 2880),
+            "p2": (60, 120, 240, 960, 4800),
+            "p3": (240, 480, None, None, 4800),
+            "p4": (480, 960, None, None, 9600),
+        },
+        around_the_clock={"p1": ["resolution"], "p4": ["resolution", "first_response"]},
+    )
+    org = Organisation.objects.create(name="Milestones", slug="milestones", home_region=region_ber)
+    admin = make_member("ada.admin@milestones.test", org, "admin")
+    sign_contract(org, tier, admin, date(2026, 1, 1), "CT-M-1")
+    TicketLives.cast = {**cast, "requester_m": make_member("rob@milestones.test", org)}
     run_state_machine_as_test(
         TicketLives,
         settings=settings(

@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_member, sign_contract
+from conftest import make_member, make_tier, sign_contract
 from contracts.business_time import WorkingSchedule
+from contracts.models import SLATier
 from portal.models import Organisation
 from tickets.clock_replay import replay_differences
 from tickets.clocks import AROUND_THE_CLOCK, RESOLUTION, ROOT_CAUSE, Clocks
-from tickets.models import ResponseCycle, SLAAlert, Ticket, TicketEvent
+from tickets.models import Escalation, ResponseCycle, SLAAlert, Ticket, TicketEvent
 from tickets.services import (
     TicketError,
     ticket_change_priority,
@@ -54,25 +55,48 @@ def replays_equal(ticket: Ticket) -> bool:
     return replay_differences(ticket, ticket.events.order_by("id")) == []
 
 
-@pytest.fixture
-def requester_c(region_ber, account_manager, tier_standard):
-    """A Berlin customer on Standard: business hours Mon-Fri 09-17, but P4 resolution counted
-    around the clock (conftest's tier)."""
+def customer(region, tier, slug: str, manager):
     org = Organisation.objects.create(
-        name="Cobalt Berlin",
-        slug="cobalt",
-        home_region=region_ber,
-        account_manager=account_manager.user,
+        name=slug.title(), slug=slug, home_region=region, account_manager=manager.user
     )
-    admin = make_member("ada.admin@cobalt.test", org, "admin")
-    sign_contract(org, tier_standard, admin, date(2026, 1, 1), "CT-C-1")
-    return make_member("rob.requester@cobalt.test", org)
+    admin = make_member(f"ada.admin@{slug}.test", org, "admin")
+    sign_contract(org, tier, admin, date(2026, 1, 1), f"CT-{slug.upper()}")
+    return make_member(f"rob.requester@{slug}.test", org)
 
 
-def test_an_enterprise_p1_promises_four_milestones(contract_a, requester_a):
+@pytest.fixture
+def requester_e(region_ber, account_manager):
+    """A customer whose 24x7 tier promises the four milestones: P1 responds in 10 minutes, works
+    around in 30, finds the root cause in 2 hours, fixes in 48; P3 promises no root cause."""
+    tier = make_tier(
+        "premier",
+        SLATier.Coverage.ALWAYS,
+        {
+            "p1": (10, 30, 30, 120, 2880),
+            "p2": (30, 60, 120, 480, 1440),
+            "p3": (120, 240, None, None, 1440),
+        },
+    )
+    return customer(region_ber, tier, "aurora", account_manager)
+
+
+@pytest.fixture
+def requester_c(region_ber, account_manager):
+    """A Berlin customer on business hours (Mon-Fri 09-17) whose P4 fix is promised within 160
+    hours around the clock."""
+    tier = make_tier(
+        "standard-plus",
+        SLATier.Coverage.BUSINESS,
+        {"p3": (480, 480, None, None, 4800), "p4": (960, 960, None, None, 9600)},
+        around_the_clock={"p4": ["resolution"]},
+    )
+    return customer(region_ber, tier, "cobalt", account_manager)
+
+
+def test_an_enterprise_p1_promises_four_milestones(requester_e):
     # 24x7: first response +10 min, workaround +30, root cause +2 h, fix +48 h.
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p1")
+    ticket = create(requester_e, at, "p1")
     due = (
         ticket.first_response_due_at,
         ticket.workaround_due_at,
@@ -95,11 +119,9 @@ def test_an_enterprise_p1_promises_four_milestones(contract_a, requester_a):
     }
 
 
-def test_recording_the_root_cause_meets_its_clock_with_the_time_it_took(
-    contract_a, requester_a, agent_ber
-):
+def test_recording_the_root_cause_meets_its_clock_with_the_time_it_took(requester_e, agent_ber):
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p1")
+    ticket = create(requester_e, at, "p1")
     ticket_record_root_cause(
         ticket=ticket,
         actor=agent_ber.user,
@@ -122,9 +144,9 @@ def test_recording_the_root_cause_meets_its_clock_with_the_time_it_took(
     assert replays_equal(ticket)
 
 
-def test_revising_the_root_cause_changes_the_text_not_the_clock(contract_a, requester_a, agent_ber):
+def test_revising_the_root_cause_changes_the_text_not_the_clock(requester_e, agent_ber):
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p1")
+    ticket = create(requester_e, at, "p1")
     ticket_record_root_cause(ticket=ticket, actor=agent_ber.user, now=at, summary="First idea")
     ticket_record_root_cause(
         ticket=ticket, actor=agent_ber.user, now=at + timedelta(hours=5), summary="The real one"
@@ -135,8 +157,8 @@ def test_revising_the_root_cause_changes_the_text_not_the_clock(contract_a, requ
     assert (revised.data["revised"], revised.data["clocks"]) == (True, [])
 
 
-def test_a_root_cause_needs_a_summary_and_an_agent(contract_a, requester_a, agent_ber):
-    ticket = create(requester_a, utc(2026, 3, 4, 10, 0), "p1")
+def test_a_root_cause_needs_a_summary_and_an_agent(requester_e, agent_ber):
+    ticket = create(requester_e, utc(2026, 3, 4, 10, 0), "p1")
     with pytest.raises(TicketError) as blank:
         ticket_record_root_cause(
             ticket=ticket, actor=agent_ber.user, now=utc(2026, 3, 4, 11), summary="  "
@@ -144,15 +166,15 @@ def test_a_root_cause_needs_a_summary_and_an_agent(contract_a, requester_a, agen
     assert blank.value.field == "root_cause_summary"
     with pytest.raises(TicketError) as customer:
         ticket_record_root_cause(
-            ticket=ticket, actor=requester_a.user, now=utc(2026, 3, 4, 11), summary="Ours"
+            ticket=ticket, actor=requester_e.user, now=utc(2026, 3, 4, 11), summary="Ours"
         )
     assert customer.value.field == "root_cause_summary"
     assert fresh(ticket).root_cause_met_at is None
 
 
-def test_the_desk_records_workaround_and_root_cause_in_one_step(contract_a, requester_a, agent_ber):
+def test_the_desk_records_workaround_and_root_cause_in_one_step(requester_e, agent_ber):
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p1")
+    ticket = create(requester_e, at, "p1")
     ticket_update(
         ticket=ticket,
         actor=agent_ber.user,
@@ -174,10 +196,10 @@ def test_the_desk_records_workaround_and_root_cause_in_one_step(contract_a, requ
 
 
 def test_the_root_cause_pauses_with_the_tier_and_breaches_at_its_due_instant(
-    contract_a, requester_a, agent_ber
+    requester_e, agent_ber
 ):
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p1")
+    ticket = create(requester_e, at, "p1")
     ticket_reply(ticket=ticket, author=agent_ber.user, body_text="On it", now=at)
     # Waiting on the customer for an hour: the root cause (a paused clock of the tier) moves
     # by an hour, to 13:00.
@@ -195,7 +217,9 @@ def test_the_root_cause_pauses_with_the_tier_and_breaches_at_its_due_instant(
     ticket = fresh(ticket)
     assert ticket.root_cause_breached_at == utc(2026, 3, 4, 13, 0)
     assert ticket.root_cause_taken == timedelta(hours=2)  # the whole target
-    assert SLAAlert.objects.filter(ticket=ticket, clock=ROOT_CAUSE, kind="breach").count() == 1
+    breach = SLAAlert.objects.get(ticket=ticket, clock=ROOT_CAUSE, kind="breach")
+    # Escalated as any clock's breach is: the policy is per tier, priority and trigger.
+    assert Escalation.objects.filter(alert=breach).exists()
     # Recorded late: it took 3 h of counted time, an hour past the promise.
     ticket_record_root_cause(
         ticket=ticket, actor=agent_ber.user, now=utc(2026, 3, 4, 14, 0), summary="Late"
@@ -206,10 +230,10 @@ def test_the_root_cause_pauses_with_the_tier_and_breaches_at_its_due_instant(
     assert replays_equal(ticket)
 
 
-def test_a_priority_change_retargets_the_root_cause(contract_a, requester_a, agent_ber):
+def test_a_priority_change_retargets_the_root_cause(requester_e, agent_ber):
     # P2 promises a root cause in 8 h; raised to P1 after 1 h, it is due 1 h later.
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p2")
+    ticket = create(requester_e, at, "p2")
     assert ticket.root_cause_due_at == at + timedelta(hours=8)
     ticket_change_priority(
         ticket=ticket, priority="p1", actor=agent_ber.user, now=at + timedelta(hours=1)
@@ -225,11 +249,9 @@ def test_a_priority_change_retargets_the_root_cause(contract_a, requester_a, age
     assert replays_equal(ticket)
 
 
-def test_resolving_stops_the_root_cause_and_reopening_resumes_it(
-    contract_a, requester_a, agent_ber
-):
+def test_resolving_stops_the_root_cause_and_reopening_resumes_it(requester_e, agent_ber):
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p1")
+    ticket = create(requester_e, at, "p1")
     ticket_change_status(
         ticket=ticket, status="resolved", actor=agent_ber.user, now=at + timedelta(minutes=40)
     )
@@ -239,7 +261,7 @@ def test_resolving_stops_the_root_cause_and_reopening_resumes_it(
     # Found after the fix: recording it on the resolved ticket meets the clock with the time
     # counted before the resolution.
     ticket_change_status(
-        ticket=ticket, status="open", actor=requester_a.user, now=at + timedelta(hours=3)
+        ticket=ticket, status="open", actor=requester_e.user, now=at + timedelta(hours=3)
     )
     ticket = fresh(ticket)
     assert ticket.root_cause_due_at == at + timedelta(hours=2) + timedelta(minutes=140)
@@ -251,11 +273,9 @@ def test_resolving_stops_the_root_cause_and_reopening_resumes_it(
     assert replays_equal(ticket)
 
 
-def test_a_root_cause_after_the_resolution_counts_the_time_before_it(
-    contract_a, requester_a, agent_ber
-):
+def test_a_root_cause_after_the_resolution_counts_the_time_before_it(requester_e, agent_ber):
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p1")
+    ticket = create(requester_e, at, "p1")
     ticket_change_status(
         ticket=ticket, status="resolved", actor=agent_ber.user, now=at + timedelta(minutes=50)
     )
@@ -325,10 +345,10 @@ def test_a_priority_change_into_around_the_clock_carries_the_time_used_over(requ
 # --- response cycles -----------------------------------------------------------------------------
 
 
-def test_each_answered_next_response_cycle_is_kept(contract_a, requester_a, agent_ber):
+def test_each_answered_next_response_cycle_is_kept(requester_e, agent_ber):
     at = utc(2026, 3, 4, 10, 0)
-    ticket = create(requester_a, at, "p2")  # next response 60 min
-    agent, customer = agent_ber.user, requester_a.user
+    ticket = create(requester_e, at, "p2")  # next response 60 min
+    agent, customer = agent_ber.user, requester_e.user
     ticket_reply(ticket=ticket, author=agent, body_text="Hello", now=at + timedelta(minutes=5))
     ticket_reply(
         ticket=ticket, author=customer, body_text="Still down", now=at + timedelta(hours=1)
