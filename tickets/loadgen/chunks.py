@@ -66,7 +66,7 @@ TICKET_COLUMNS = (
     "product_area", "subject", "team_id", "assignee_id",
     # from the story
     "priority", "status", "created_at", "updated_at", "resolved_at", "closed_at", *CLOCK_COLUMNS,
-    "next_due_at", "last_customer_message_at",
+    "next_due_at", "last_customer_message_at", "root_cause_summary", "root_cause_detail",
 )
 MESSAGE_COLUMNS = (
     "id", "ticket_id", "author_id", "author_kind", "visibility", "channel", "body_text",
@@ -240,9 +240,12 @@ def compile_story(told: Told, tables: dict[str, Table]) -> Template:
         for slot, author, kind, channel, body, at in told.messages
     ]
     alerts = [(slot, TICKET, *rest) for slot, *rest in told.alerts]
+    root_cause = (told.root_cause_summary, told.root_cause_detail)
     return Template(
-        tail="\t".join(copy_text(value) for value in (*tail, last_written_first)) + suffix,
-        tail_alert="\t".join(copy_text(value) for value in (*tail, last_written)) + suffix,
+        tail="\t".join(copy_text(value) for value in (*tail, last_written_first, *root_cause))
+        + suffix,
+        tail_alert="\t".join(copy_text(value) for value in (*tail, last_written, *root_cause))
+        + suffix,
         created=copy_text(told.created_at),
         call_started=copy_text(told.created_at),
         assigned=told.assigned,

@@ -57,6 +57,12 @@ DERIVED = {"paused": Kind.PAUSED, "resumed": Kind.RESUMED}  # `_record`, for pro
 ALERTING = {"warned": SLAAlert.Kind.WARNING.value, "breached": SLAAlert.Kind.BREACH.value}
 ALERT_EVENT = {"warned": Kind.WARNING, "breached": Kind.BREACH}
 WORKAROUND_NOTE = "Switch the player to the backup CDN host while we fix the edge."
+ROOT_CAUSE_SUMMARY = (
+    "A configuration push left one edge cluster without the current TLS certificate; "
+    "connections to it failed until it was rolled back."
+)
+ROOT_CAUSE_DETAIL = "cfg-push 4512 skipped the cert sync hook on edge-fra-2; hook now mandatory."
+CLOSED_ROOT_CAUSE_SHARE = 0.8  # of resolved tickets whose priority has a root-cause target
 FOLLOW_UP = "Here are the session IDs: 7f3a-11, 7f3a-42. It happens mostly in the evening."
 OPEN_WORKAROUND_SHARE = 0.3  # of open tickets whose priority has a workaround target
 CLOSED_WORKAROUND_SHARE = 0.7  # of resolved ones
@@ -116,6 +122,8 @@ class Told:
     alerts: list[tuple] = field(default_factory=list)
     # The last service operation (`_save` sets `updated_at`; the sweep does not).
     updated_at: datetime | None = None
+    root_cause_summary: str = ""
+    root_cause_detail: str = ""
 
 
 class _Teller:
@@ -267,6 +275,14 @@ class _Teller:
         changes = self.state.workaround(at)
         self.record(Kind.WORKAROUND, at, AGENT, {"note": WORKAROUND_NOTE}, changes)
 
+    def root_cause(self, at: datetime) -> None:
+        """`ticket_record_root_cause`."""
+        changes = self.state.root_cause(at)
+        data = {"summary": ROOT_CAUSE_SUMMARY, "revised": False, "with_detail": True}
+        self.record(Kind.ROOT_CAUSE, at, AGENT, data, changes)
+        self.told.root_cause_summary = ROOT_CAUSE_SUMMARY
+        self.told.root_cause_detail = ROOT_CAUSE_DETAIL
+
     def change_status(self, at: datetime, status: str, actor: Slot | None) -> None:
         """`lifecycle._change_status`."""
         told = self.told
@@ -399,6 +415,7 @@ def _closed(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random
     first = snapshot.target(priority, FIRST_RESPONSE)
     resolution = snapshot.target(priority, RESOLUTION)
     workaround = snapshot.target(priority, WORKAROUND)
+    root_cause = snapshot.target(priority, ROOT_CAUSE)
     for _ in range(12):
         responded = schedule.add(created, first * share(2.0))
         worked = (
@@ -406,9 +423,18 @@ def _closed(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random
             if workaround and rng.random() < CLOSED_WORKAROUND_SHARE
             else None
         )
+        # Found before the fix (after the first answer), now and then late.
+        found = (
+            max(
+                snapshot.schedule_for(priority, ROOT_CAUSE).add(created, root_cause * share(1.5)),
+                responded,
+            )
+            if root_cause and rng.random() < CLOSED_ROOT_CAUSE_SHARE
+            else None
+        )
         resolved = max(
             snapshot.schedule_for(priority, RESOLUTION).add(created, resolution * share(1.6)),
-            (worked or responded) + timedelta(minutes=rng.uniform(1, 30)),
+            max(filter(None, (worked, found, responded))) + timedelta(minutes=rng.uniform(1, 30)),
         )
         if resolved < now - MINUTE:
             break
@@ -421,6 +447,8 @@ def _closed(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random
     steps: list[tuple[datetime, str]] = [(responded, "respond")]
     if worked:
         steps.append((worked, "workaround"))
+    if found:
+        steps.append((found, "root_cause"))
     if key.story == "closed_followup":
         # The customer wrote again after the answer and was answered before the resolution.
         asked = responded + (resolved - responded) * rng.uniform(0.2, 0.5)
@@ -440,6 +468,8 @@ def _closed(key: StoryKey, snapshot: Snapshot, now: datetime, rng: random.Random
             teller.respond(at)
         elif step == "workaround":
             teller.workaround(at)
+        elif step == "root_cause":
+            teller.root_cause(at)
         elif step == "customer":
             teller.customer_writes(at)
         else:

@@ -112,6 +112,21 @@ def test_tickets_carry_the_snapshot_ticket_create_would_take(small_run):
         assert ticket.sla_pause_statuses == terms.pause_statuses
         assert ticket.sla_paused_clocks == terms.paused_clocks
         assert ticket.sla_warning_thresholds == terms.warning_thresholds
+        assert ticket.sla_around_the_clock == terms.around_the_clock
+
+
+def test_resolved_tickets_promised_a_root_cause_mostly_have_one(small_run):
+    resolved = load_tickets().filter(status__in=["resolved", "closed"])
+    promised = resolved.filter(root_cause_due_at__isnull=False)
+    recorded = promised.filter(root_cause_met_at__isnull=False)
+    assert promised.count() > 10
+    assert recorded.count() >= promised.count() // 2
+    for ticket in recorded[:10]:
+        assert ticket.root_cause_summary and ticket.root_cause_detail
+        event = ticket.events.get(kind=TicketEvent.Kind.ROOT_CAUSE)
+        assert event.data["summary"] == ticket.root_cause_summary
+        assert event.at == ticket.root_cause_met_at
+        assert ticket.root_cause_taken is not None
 
 
 def test_histories_hold_the_events_and_messages_the_services_write(small_run):
