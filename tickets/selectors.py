@@ -243,7 +243,7 @@ class Milestone:
     summary: str  # the root cause's public summary, on the root-cause milestone once recorded
 
 
-STATE_TEXTS = {
+STATE_TEXTS: dict[str, Any] = {
     "running": _("On track"),
     "paused": _("Paused"),
     "met": _("Met"),
@@ -291,7 +291,11 @@ def ticket_milestones(ticket: Ticket, *, now: datetime, time_zone: str) -> list[
                 promise=promise,
                 counted=str(_("around the clock") if around else _("in business hours")),
                 due_text=format_instant(view.due_at) if view.due_at else "",
-                state_text=str(STATE_TEXTS.get(view.state, view.state)),
+                state_text=str(
+                    _("Met late")
+                    if view.met_at is not None and view.breached_at is not None
+                    else STATE_TEXTS.get(view.state, view.state)
+                ),
                 outcome=_outcome(view),
                 broken=view.missed_by is not None or view.breached_at is not None,
                 summary=summary,

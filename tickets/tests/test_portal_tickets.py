@@ -346,7 +346,7 @@ def test_a_milestone_met_after_its_breach_says_how_late(contract_a, requester_a,
     client.force_login(requester_a.user)
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         first = milestone(client.get(detail_url(ticket)).content.decode(), "first_response")
-    assert "met Mon 02 Mar 2026 11:45 CET (late by 15m)" in first
+    assert "Met late</strong>: met Mon 02 Mar 2026 11:45 CET (late by 15m)" in first
     assert "is-broken" in client.get(detail_url(ticket)).content.decode()
 
 
