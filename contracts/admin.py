@@ -36,6 +36,7 @@ from contracts.services import (
     sla_target_save,
     tier_save,
 )
+from contracts.sla_names import CLOCKS, Clock
 from contracts.terms import ContractTermsMismatch, signed_terms
 from portal.admin.base import InlineChanges, ReadOnlyAdmin, ServiceAdmin
 
@@ -91,8 +92,47 @@ class CalendarVersionAdmin(ReadOnlyAdmin):
     list_select_related = ["calendar"]
 
 
+class SLATargetForm(forms.ModelForm):
+    """A target with its clocks counted around the clock as checkboxes over the clocks (stored
+    as the JSON list of their names)."""
+
+    around_the_clock = forms.MultipleChoiceField(
+        choices=Clock.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label=gettext_lazy("Around the clock"),
+        help_text=gettext_lazy(
+            "The clocks whose target counts every hour of the week rather than in the "
+            "coverage calendar."
+        ),
+    )
+
+    class Meta:
+        model = SLATarget
+        fields = [
+            "priority",
+            "first_response_minutes",
+            "next_response_minutes",
+            "workaround_minutes",
+            "root_cause_minutes",
+            "resolution_minutes",
+            "around_the_clock",
+        ]
+
+    def clean_around_the_clock(self) -> list[str]:
+        # In the order the clocks are shown, whatever order the browser sent them in.
+        chosen = set(self.cleaned_data["around_the_clock"])
+        return [clock for clock in CLOCKS if clock in chosen]
+
+
+class SLATargetAdminForm(SLATargetForm):
+    class Meta(SLATargetForm.Meta):
+        fields = ["tier", *SLATargetForm.Meta.fields]
+
+
 class SLATargetInline(admin.TabularInline):
     model = SLATarget
+    form = SLATargetForm
     extra = 0
 
 
@@ -132,9 +172,12 @@ class SLATargetAdmin(ServiceAdmin):
         "first_response_minutes",
         "next_response_minutes",
         "workaround_minutes",
+        "root_cause_minutes",
         "resolution_minutes",
+        "around_the_clock",
     ]
     list_filter = ["tier", "priority"]
+    form = SLATargetAdminForm
     list_select_related = ["tier"]
 
     def save_by_service(

@@ -6,15 +6,26 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.models import Contract, ServiceCreditBand, SLATarget, SLATier
+from contracts.sla_names import Clock
 from portal.api.base import ModelRepresentation
 from portal.serializers import OrganisationRefSerializer, PersonSerializer
 
 
 class SLATargetSerializer(ModelRepresentation):
-    """What a tier promises for one priority, in business minutes of its coverage calendar."""
+    """What a tier promises for one priority, in business minutes of its coverage calendar (or
+    every minute of the week, for the clocks named in `around_the_clock`)."""
 
     workaround_minutes = serializers.IntegerField(
         allow_null=True, read_only=True, help_text="Null when no workaround is promised."
+    )
+    root_cause_minutes = serializers.IntegerField(
+        allow_null=True, read_only=True, help_text="Null when no root cause is promised."
+    )
+    around_the_clock = serializers.ListField(
+        child=serializers.ChoiceField(choices=Clock.choices),
+        read_only=True,
+        help_text="The clocks whose target counts every minute of the week rather than the "
+        "coverage calendar's hours (on a 24x7 tier, every clock does anyway).",
     )
 
     class Meta:
@@ -24,7 +35,9 @@ class SLATargetSerializer(ModelRepresentation):
             "first_response_minutes",
             "next_response_minutes",
             "workaround_minutes",
+            "root_cause_minutes",
             "resolution_minutes",
+            "around_the_clock",
         ]
 
 

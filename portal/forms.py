@@ -42,7 +42,9 @@ class EmailPreferencesForm(forms.Form):
         required=False,
         label=_("When I open a ticket: an acknowledgement with its reference"),
     )
-    email_on_reply = forms.BooleanField(required=False, label=_("Every reply from support"))
+    email_on_reply = forms.BooleanField(
+        required=False, label=_("Every reply from support, and the root cause once found")
+    )
     email_on_waiting = forms.BooleanField(
         required=False, label=_("When support is waiting for my answer")
     )

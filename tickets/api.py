@@ -1,5 +1,6 @@
 """Tickets over the REST API: list, file, read, reply, change status; agents also re-prioritise,
-assign and merge duplicates. Attachments are listed on the ticket and downloaded one by one.
+assign, merge duplicates and record root causes. Attachments are listed on the ticket and
+downloaded one by one.
 
 Every lookup goes through `tickets_visible_to`: a ticket the caller may not see answers 404,
 exactly like one that does not exist; what a customer may read of a ticket is the selectors'
@@ -28,8 +29,9 @@ from rest_framework.response import Response
 
 from contracts.selectors import sla_terms_for
 from portal.api.base import ApiCursorPagination, ApiViewMixin, StrictJSONParser, error_responses
-from portal.api.errors import refusal_as_field_error
+from portal.api.errors import refusal_as_api_error, refusal_as_field_error
 from portal.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from portal.errors import Refusal
 from portal.models import Member
 from portal.selectors import member_of
 from tickets.models import Message, Ticket
@@ -44,6 +46,7 @@ from tickets.serializers import (
     MessageSerializer,
     ReplyCreateJsonSerializer,
     ReplyCreateSerializer,
+    RootCauseRecordSerializer,
     StatusChangeSerializer,
     TicketCreateJsonSerializer,
     TicketCreateSerializer,
@@ -59,6 +62,7 @@ from tickets.services import (
     ticket_change_status,
     ticket_merge,
     ticket_open,
+    ticket_record_root_cause,
     ticket_reply,
     ticket_update,
 )
@@ -69,6 +73,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 # The list's orders, each a cursor ordering (a unique column last).
 ORDERINGS = {"updated": ("updated_at", "id"), "next_deadline": ("next_due_at", "id")}
+# The service's names for the root cause's inputs, as the API calls them.
+ROOT_CAUSE_FIELDS = {"root_cause_summary": "summary", "root_cause_detail": "detail"}
 # What an agent may change in one PATCH (`ticket_update`).
 UPDATABLE = ("subject", "product_area", "priority", "team", "assignee")
 LIST_PARAMETERS = [
@@ -429,6 +435,44 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
                 now=self.now,
             )
         return Response(self._render_written(primary))
+
+    @extend_schema(
+        summary="Record or revise the root cause (agents)",
+        description="The first record meets the ticket's root-cause milestone; a later one "
+        "revises the text and leaves the milestone as it was. `summary` is what the customer "
+        "reads (on the ticket and by email); `detail` is internal and only agents ever see it.",
+        request={"application/json": RootCauseRecordSerializer},
+        responses={200: TicketDetailSerializer, **error_responses(400, 403, 404, 415, 429)},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="root-cause",
+        url_name="root-cause",
+        parser_classes=[StrictJSONParser],
+    )
+    def root_cause(self, request: Request, reference: str) -> Response:
+        ticket = self.get_object(
+            self.get_queryset().select_related("sla_contract", "sla_tier", "sla_calendar")
+        )
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied(_("Only agents record a root cause."))
+        serializer = RootCauseRecordSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            ticket = ticket_record_root_cause(
+                ticket=ticket,
+                now=self.now,
+                actor=request.user,
+                summary=serializer.validated_data["summary"],
+                detail=serializer.validated_data["detail"],
+            )
+        except Refusal as refusal:
+            if refusal.field in ROOT_CAUSE_FIELDS and refusal.status == status.HTTP_400_BAD_REQUEST:
+                field = ROOT_CAUSE_FIELDS[refusal.field]
+                raise exceptions.ValidationError({field: [refusal.message]}) from refusal
+            raise refusal_as_api_error(refusal, field="summary") from refusal
+        return Response(self._render_written(ticket))
 
     @extend_schema(
         summary="A ticket's attachments (customers: those of the public conversation)",

@@ -76,6 +76,10 @@ class ClockView:
     def left_text(self) -> str:
         return format_duration(self.business_time_left)
 
+    @property
+    def missed_by_text(self) -> str:
+        return format_duration(self.missed_by)
+
 
 def clock_views(ticket: Ticket, *, now: datetime, time_zone: str) -> list[ClockView]:
     """Every clock of the ticket that has started, for the admin and the portal."""

@@ -857,6 +857,7 @@ class OutboundEmail(models.Model):
         WAITING = "waiting", "Waiting on customer"
         RESOLVED = "resolved", "Resolved"
         REFUSED = "refused", "Message refused"
+        ROOT_CAUSE = "cause", "Root cause"
 
     AUTOMATIC = ("ack", "waiting", "resolved", "refused")
 

@@ -17,7 +17,13 @@ from contracts.sla_names import CLOCKS, Clock, Priority
 from contracts.terms import SLATerms
 from portal.models import Member, Organisation
 from portal.selectors import member_of
-from tickets.clock_display import ClockView, clock_views, format_duration, most_urgent
+from tickets.clock_display import (
+    ClockView,
+    clock_views,
+    format_duration,
+    format_instant,
+    most_urgent,
+)
 from tickets.clocks import NO_DEADLINE
 from tickets.models import OPEN_STATUSES, Attachment, Message, Ticket, TicketQuerySet
 from tickets.rules import CallDetails, reopen_deadline
@@ -221,12 +227,81 @@ class Deadline:
         return "overdue" if self.overdue else f"in {format_duration(self.wall_time_left)}"
 
 
-def ticket_clocks(ticket: Ticket, *, now: datetime, time_zone: str) -> list[Deadline]:
-    """Every started clock of the ticket (`clock_views`) with its countdown."""
-    return [
-        Deadline(clock=view, wall_time_left=view.due_at - now if view.due_at else None)
-        for view in clock_views(ticket, now=now, time_zone=time_zone)
-    ]
+@dataclass(frozen=True)
+class Milestone:
+    """One promise of a ticket as its customer follows it: what was promised, how it is
+    counted, when it is due, and how it went. Texts are in the active language and instants in
+    the active time zone (the viewer's)."""
+
+    clock: ClockView
+    promise: str  # "within 2h 00m"
+    counted: str  # "around the clock", "in business hours"
+    due_text: str
+    state_text: str  # the state in words: never by colour alone
+    outcome: str  # "met …", "met … (late by 5m)", "missed by 12m", "paused", "1h 05m left"
+    broken: bool  # missed, or met after its due instant
+    summary: str  # the root cause's public summary, on the root-cause milestone once recorded
+
+
+STATE_TEXTS: dict[str, Any] = {
+    "running": _("On track"),
+    "paused": _("Paused"),
+    "met": _("Met"),
+    "breached": _("Missed"),
+    "no_target": _("No target"),
+}
+
+
+def _outcome(view: ClockView) -> str:
+    if view.met_at is not None:
+        met = str(_("met %(instant)s") % {"instant": format_instant(view.met_at)})
+        if view.breached_at is not None and view.missed_by is not None:
+            late = _("late by %(duration)s") % {"duration": format_duration(view.missed_by)}
+            return f"{met} ({late})"
+        return met
+    if view.state == "breached":
+        return str(_("missed by %(duration)s") % {"duration": format_duration(view.missed_by)})
+    if view.state == "paused":
+        return str(_("paused"))
+    if view.business_time_left is None:
+        return ""
+    return str(_("%(duration)s left") % {"duration": format_duration(view.business_time_left)})
+
+
+def ticket_milestones(ticket: Ticket, *, now: datetime, time_zone: str) -> list[Milestone]:
+    """The ticket's promises in order (respond, work around, root cause, fix), each with its
+    target, due instant and outcome, for the customer's timeline. Never the internal root-cause
+    detail: customers read the summary only. Reads the ticket and its calendar (select it)."""
+    calendar = ticket.sla_calendar if ticket.sla_calendar_id else None
+    always_open = calendar is not None and calendar.hours == calendar.Hours.ALWAYS
+    milestones = []
+    for view in clock_views(ticket, now=now, time_zone=time_zone):
+        promise = (
+            str(_("within %(duration)s") % {"duration": format_duration(view.target)})
+            if view.target is not None
+            else str(_("no target"))
+        )
+        around = view.around_the_clock or always_open
+        summary = ""
+        if view.name == Clock.ROOT_CAUSE and view.met_at is not None:
+            summary = ticket.root_cause_summary
+        milestones.append(
+            Milestone(
+                clock=view,
+                promise=promise,
+                counted=str(_("around the clock") if around else _("in business hours")),
+                due_text=format_instant(view.due_at) if view.due_at else "",
+                state_text=str(
+                    _("Met late")
+                    if view.met_at is not None and view.breached_at is not None
+                    else STATE_TEXTS.get(view.state, view.state)
+                ),
+                outcome=_outcome(view),
+                broken=view.missed_by is not None or view.breached_at is not None,
+                summary=summary,
+            )
+        )
+    return milestones
 
 
 @dataclass(frozen=True)
@@ -301,8 +376,19 @@ def _minutes_text(minutes: int | None) -> str:
 
 
 @dataclass(frozen=True)
+class Promise:
+    """One clock's target for one priority: "—" in the table when not promised."""
+
+    clock: str
+    text: str
+    promised: bool
+    around_the_clock: bool  # counted every hour of the week, not in the coverage calendar
+
+
+@dataclass(frozen=True)
 class PriorityTerms:
-    """What a contract promises for one priority, in business time of its coverage."""
+    """What a contract promises for one priority, in business time of its coverage (or
+    around the clock, for the clocks `around_the_clock` names)."""
 
     priority: str
     label: str
@@ -311,6 +397,8 @@ class PriorityTerms:
     next_response: str
     workaround: str
     resolution: str
+    root_cause: str = ""
+    promises: tuple[Promise, ...] = ()  # every clock, in the order of `CLOCKS`
 
     @property
     def summary(self) -> str:
@@ -353,6 +441,9 @@ def contract_terms(terms: SLATerms | None, *, region_name: str) -> ContractTerms
     priorities = []
     for priority in terms.priorities:
         minutes = terms.targets[priority]
+        around = set(terms.around_the_clock.get(priority, ()))
+        if signed["coverage"] == SLATier.Coverage.ALWAYS:
+            around = set(CLOCKS)
         priorities.append(
             PriorityTerms(
                 priority=priority,
@@ -362,6 +453,16 @@ def contract_terms(terms: SLATerms | None, *, region_name: str) -> ContractTerms
                 next_response=_minutes_text(minutes.get(Clock.NEXT_RESPONSE)),
                 workaround=_minutes_text(minutes.get(Clock.WORKAROUND)),
                 resolution=_minutes_text(minutes.get(Clock.RESOLUTION)),
+                root_cause=_minutes_text(minutes.get(Clock.ROOT_CAUSE)),
+                promises=tuple(
+                    Promise(
+                        clock=clock,
+                        text=_minutes_text(minutes.get(clock)),
+                        promised=minutes.get(clock) is not None,
+                        around_the_clock=clock in around,
+                    )
+                    for clock in CLOCKS
+                ),
             )
         )
     return ContractTerms(

@@ -1,7 +1,7 @@
 """API representations of tickets, their conversation and attachments, and the input of each
 write. Validation only: the views call the services (`tickets.services`)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -20,11 +20,12 @@ from tickets.clock_display import clock_views, most_urgent
 from tickets.models import Attachment, Message, Ticket
 from tickets.queue import SLAState
 from tickets.rules import TicketError, attachments_check, reopen_deadline
+from tickets.services.lifecycle import ROOT_CAUSE_SUMMARY_MAX
 
 # Longest description or message body taken, in characters (a pasted log is welcome; a
 # megabyte of it belongs in an attachment).
 MAX_TEXT_LENGTH = 100_000
-CLOCK_STATES = ["running", "paused", "met", "breached"]
+CLOCK_STATES = ["running", "paused", "met", "breached", "no_target"]
 
 # --- Output --------------------------------------------------------------------------------------
 
@@ -178,16 +179,66 @@ class ClockSerializer(serializers.Serializer):
         "it.",
     )
     target_minutes = serializers.IntegerField(
-        allow_null=True, help_text="The promise for the ticket's priority, in business minutes."
+        allow_null=True,
+        help_text="The promise for the ticket's priority, in minutes of the coverage calendar "
+        "(every minute of the week when `around_the_clock`).",
+    )
+    around_the_clock = serializers.BooleanField(
+        help_text="The target counts every hour of the week, not the coverage calendar's hours."
     )
     due_at = serializers.DateTimeField(allow_null=True)
     met_at = serializers.DateTimeField(allow_null=True)
+    breached_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the promise was broken (its due instant), as recorded by the sweep; a "
+        "clock met late has both `met_at` and `breached_at`.",
+    )
     business_seconds_left = serializers.IntegerField(
         allow_null=True,
         help_text="Business time (calendar open hours) until due; negative when overdue; null "
         "once met.",
     )
     overdue = serializers.BooleanField()
+    taken_minutes = serializers.IntegerField(
+        allow_null=True,
+        help_text="Whole minutes counted from the start to the met or breach instant, in the "
+        "clock's own hours, pauses excluded; null while it runs.",
+    )
+    missed_by_minutes = serializers.IntegerField(
+        allow_null=True,
+        help_text="A broken promise: whole minutes past its target (so far, while still owed); "
+        "null when kept or still running in time.",
+    )
+
+
+class RootCauseSerializer(serializers.Serializer):
+    summary = serializers.CharField(help_text="What caused the problem, as the customer reads it.")
+    recorded_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was first recorded (revisions keep this instant)."
+    )
+    detail = serializers.CharField(
+        required=False,
+        help_text="The internal detail, for agents only: never in a customer's response.",
+    )
+
+
+class RootCauseRecordSerializer(StrictInputSerializer):
+    """An agent records (or revises) a ticket's root cause."""
+
+    summary = serializers.CharField(
+        max_length=ROOT_CAUSE_SUMMARY_MAX, help_text="Shown to the customer."
+    )
+    detail = serializers.CharField(
+        max_length=MAX_TEXT_LENGTH,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Internal: agents only.",
+    )
+
+
+def _minutes(delta: timedelta | None) -> int | None:
+    return None if delta is None else int(delta.total_seconds() // 60)
 
 
 class CalendarRefSerializer(serializers.Serializer):
@@ -216,6 +267,9 @@ class TicketDetailSerializer(TicketSummarySerializer):
         help_text="While resolved: until when the customer may reopen it."
     )
     sla = serializers.SerializerMethodField(help_text="Null when the ticket has no contract.")
+    root_cause = serializers.SerializerMethodField(
+        help_text="Null until an agent records it; `detail` is given to agents only."
+    )
     messages = MessageSerializer(many=True, read_only=True, source="api_messages")
     attachments = AttachmentSerializer(many=True, read_only=True, source="api_attachments")
 
@@ -224,6 +278,7 @@ class TicketDetailSerializer(TicketSummarySerializer):
             *TicketSummarySerializer.Meta.fields,
             "reopen_until",
             "sla",
+            "root_cause",
             "messages",
             "attachments",
         ]
@@ -231,6 +286,19 @@ class TicketDetailSerializer(TicketSummarySerializer):
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_reopen_until(self, ticket: Ticket) -> str | None:
         return _instant(reopen_deadline(ticket))
+
+    @extend_schema_field(RootCauseSerializer(allow_null=True))
+    def get_root_cause(self, ticket: Ticket) -> dict[str, Any] | None:
+        if not ticket.root_cause_summary:
+            return None
+        root_cause = {
+            "summary": ticket.root_cause_summary,
+            "recorded_at": _instant(ticket.root_cause_met_at),
+        }
+        # The internal detail never reaches a customer.
+        if self.context["request"].user.is_staff:
+            root_cause["detail"] = ticket.root_cause_detail
+        return root_cause
 
     @extend_schema_field(SLASerializer(allow_null=True))
     def get_sla(self, ticket: Ticket) -> dict[str, Any] | None:
@@ -243,12 +311,16 @@ class TicketDetailSerializer(TicketSummarySerializer):
                 "label": view.label,
                 "state": view.state,
                 "target_minutes": targets.get(view.name),
+                "around_the_clock": view.around_the_clock,
                 "due_at": view.due_at,
-                "met_at": view.met_at_local,
+                "met_at": view.met_at,
+                "breached_at": view.breached_at,
                 "business_seconds_left": None
                 if view.business_time_left is None
                 else int(view.business_time_left.total_seconds()),
                 "overdue": view.overdue,
+                "taken_minutes": _minutes(view.taken),
+                "missed_by_minutes": _minutes(view.missed_by),
             }
             for view in clock_views(ticket, now=self.context["now"], time_zone="UTC")
         ]
@@ -264,7 +336,12 @@ class TicketDetailSerializer(TicketSummarySerializer):
                 "version": ticket.sla_calendar_version,
             },
             "clocks": [
-                {**clock, "due_at": _instant(clock["due_at"]), "met_at": _instant(clock["met_at"])}
+                {
+                    **clock,
+                    "due_at": _instant(clock["due_at"]),
+                    "met_at": _instant(clock["met_at"]),
+                    "breached_at": _instant(clock["breached_at"]),
+                }
                 for clock in clocks
             ],
         }

@@ -38,9 +38,9 @@ from tickets.selectors import (
     customer_actions,
     dashboard_tickets,
     member_for_user,
-    ticket_clocks,
     ticket_conversation,
     ticket_for_user,
+    ticket_milestones,
     tickets_for_list,
 )
 from tickets.services import ticket_change_status, ticket_create, ticket_reply
@@ -155,13 +155,17 @@ def _detail_page(
     status: int = 200,
 ) -> HttpResponse:
     zone = timezone.get_current_timezone_name()
+    milestones = ticket_milestones(ticket, now=now, time_zone=zone)
+    # A root cause recorded where no milestone carries it (none was promised): shown on its own.
+    placed = any(milestone.summary for milestone in milestones)
     return render(
         request,
         "tickets/ticket_detail.html",
         {
             "ticket": ticket,
             "conversation": ticket_conversation(ticket, request.user),
-            "clocks": ticket_clocks(ticket, now=now, time_zone=zone),
+            "milestones": milestones,
+            "unplaced_root_cause": "" if placed else ticket.root_cause_summary,
             "actions": customer_actions(ticket, request.user, now=now),
             "reply_form": reply_form or ReplyForm(),
             "reopen_days": settings.REOPEN_WINDOW_DAYS,

@@ -65,8 +65,12 @@ def test_a_member_sees_the_tiers_of_their_contracts_with_targets_and_credits(cas
         "first_response_minutes": 120,
         "next_response_minutes": 240,
         "workaround_minutes": None,
+        "root_cause_minutes": None,
         "resolution_minutes": 2880,
+        "around_the_clock": [],
     }
+    p4 = tier["targets"][2]
+    assert (p4["root_cause_minutes"], p4["around_the_clock"]) == (None, ["resolution"])
     assert tier["credit_bands"] == [
         {"below_percent": "95.00", "credit_percent": "10.00"},
         {"below_percent": "90.00", "credit_percent": "25.00"},

@@ -90,6 +90,7 @@ def test_the_schema_documents_every_endpoint(schema):
         "/api/v1/tickets/{reference}/attachments/{attachment_id}/",
         "/api/v1/tickets/{reference}/merge/",
         "/api/v1/tickets/{reference}/replies/",
+        "/api/v1/tickets/{reference}/root-cause/",
         "/api/v1/tickets/{reference}/status/",
         "/api/v1/tiers/",
         "/api/v1/tiers/{code}/",

@@ -168,7 +168,7 @@ def test_a_member_changes_their_time_zone_and_every_instant_follows(
     with time_machine.travel(NOW, tick=False):
         html = client.get(reverse("tickets:detail", args=[ticket.reference])).content.decode()
     assert "Times in America/Sao_Paulo" in html
-    assert "Mon 2 Mar 2026, 07:30 -03" in html  # first response due 10:30 UTC
+    assert "Mon 02 Mar 2026 07:30 -03" in html  # first response due 10:30 UTC
 
 
 def test_an_unknown_time_zone_is_refused_on_the_field(requester_a, client):

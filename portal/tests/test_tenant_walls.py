@@ -26,6 +26,7 @@ PROBES: dict[str, list[tuple[str, dict | None]]] = {
     "api-ticket-reply": [("post", {"body": "Let me in"})],
     "api-ticket-change-status": [("post", {"status": "resolved"})],
     "api-ticket-merge": [("post", {"duplicates": ["MRD-999999"]})],
+    "api-ticket-root-cause": [("post", {"summary": "A bad deploy."})],
     "api-ticket-attachments": [("get", None)],
     "api-ticket-attachment-download": [("get", None)],
     "api-contract-detail": [("get", None)],
@@ -84,6 +85,7 @@ def url_for(name: str, objects: dict) -> str:
         "api-ticket-reply": {"reference": objects["ticket"]},
         "api-ticket-change-status": {"reference": objects["ticket"]},
         "api-ticket-merge": {"reference": objects["ticket"]},
+        "api-ticket-root-cause": {"reference": objects["ticket"]},
         "api-ticket-attachments": {"reference": objects["ticket"]},
         "api-ticket-attachment-download": {
             "reference": objects["ticket"],

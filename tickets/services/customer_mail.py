@@ -1,7 +1,8 @@
 """Emails to customers, written in the transaction of the change they report (the outbox).
 
 `History.write` hands every operation's events here: a new ticket is acknowledged, a public
-agent reply is copied, waiting-on-customer and resolution are announced, each to the ticket's
+agent reply is copied, waiting-on-customer and resolution are announced, a root cause recorded
+or revised is told (its public summary only, never the internal detail), each to the ticket's
 requester if they chose to receive it and their address is not bouncing. The rows are sent
 after commit by `tickets.tasks.send_customer_emails` (`tickets.channels.email.outbound`), which
 caps automatic mail to one address per hour: two auto-responders can never ping-pong.
@@ -26,6 +27,8 @@ PREFERENCE: dict[str, str] = {
     Kind.REPLY: "email_on_reply",
     Kind.WAITING: "email_on_waiting",
     Kind.RESOLVED: "email_on_resolved",
+    # What support found, written by an agent: news from support, as a reply is.
+    Kind.ROOT_CAUSE: "email_on_reply",
 }
 
 
@@ -41,6 +44,8 @@ def subject_for(ticket: Ticket, kind: str) -> str:
         return _("%(token)s Received: %(subject)s") % {"token": token, "subject": ticket.subject}
     if kind == Kind.RESOLVED:
         return _("%(token)s Resolved: %(subject)s") % {"token": token, "subject": ticket.subject}
+    if kind == Kind.ROOT_CAUSE:
+        return _("%(token)s Root cause: %(subject)s") % {"token": token, "subject": ticket.subject}
     if kind == Kind.WAITING:
         return _("%(token)s Waiting for your answer: %(subject)s") % {
             "token": token,
@@ -63,17 +68,23 @@ def automatic_cap_reached(email: OutboundEmail, now: datetime) -> bool:
     return sent >= settings.EMAIL_AUTOMATIC_PER_HOUR
 
 
-def _kinds_of(events: Sequence[TicketEvent]) -> list[tuple[str, int | None]]:
-    kinds: list[tuple[str, int | None]] = []
+def _kinds_of(events: Sequence[TicketEvent]) -> list[tuple[str, int | None, dict]]:
+    """What each event calls for: the kind of email, the reply it copies, its data."""
+    kinds: list[tuple[str, int | None, dict]] = []
     for event in events:
         if event.kind == TicketEvent.Kind.CREATED:
-            kinds.append((Kind.ACKNOWLEDGEMENT, None))
+            kinds.append((Kind.ACKNOWLEDGEMENT, None, {}))
         elif event.kind == TicketEvent.Kind.RESPONDED:
-            kinds.append((Kind.REPLY, event.data.get("message")))
+            kinds.append((Kind.REPLY, event.data.get("message"), {}))
         elif event.kind == TicketEvent.Kind.STATUS and event.data.get("new") == "pending":
-            kinds.append((Kind.WAITING, None))
+            kinds.append((Kind.WAITING, None, {}))
         elif event.kind == TicketEvent.Kind.RESOLVED:
-            kinds.append((Kind.RESOLVED, None))
+            kinds.append((Kind.RESOLVED, None, {}))
+        elif event.kind == TicketEvent.Kind.ROOT_CAUSE:
+            # The summary as it was recorded (a later revision sends its own email); the
+            # event never holds the internal detail, and neither does the email.
+            data = {"summary": event.data["summary"], "revised": event.data["revised"]}
+            kinds.append((Kind.ROOT_CAUSE, None, data))
     return kinds
 
 
@@ -83,7 +94,7 @@ def customer_mail_queue(
     """Write the customer emails these events call for. Call inside the operation's transaction."""
     kinds = _kinds_of(events)
     if not acknowledge:
-        kinds = [(kind, ref) for kind, ref in kinds if kind != Kind.ACKNOWLEDGEMENT]
+        kinds = [row for row in kinds if row[0] != Kind.ACKNOWLEDGEMENT]
     if not kinds or ticket.requester_id is None:
         return []
     member = _requester(ticket)
@@ -91,10 +102,10 @@ def customer_mail_queue(
     if not address or member.email_bouncing_since is not None:
         return []
     rows = []
-    for kind, reply_id in kinds:
+    for kind, reply_id, event_data in kinds:
         if not getattr(member, PREFERENCE[kind]):
             continue
-        data = {}
+        data = dict(event_data)
         if kind == Kind.ACKNOWLEDGEMENT and ticket.first_response_due_at is not None:
             data["first_response_due_at"] = ticket.first_response_due_at.isoformat()
         rows.append(

@@ -200,19 +200,26 @@ def test_a_ticket_shows_its_sla_clocks_with_due_instants_and_business_time_left(
     assert body["sla"]["tier"] == {"code": "enterprise", "name": "Enterprise"}
     assert body["sla"]["calendar"]["code"] == "24x7"
     clocks = {clock["name"]: clock for clock in body["sla"]["clocks"]}
-    assert list(clocks) == ["first_response", "workaround", "resolution"]
+    assert list(clocks) == ["first_response", "workaround", "root_cause", "resolution"]
     assert clocks["first_response"] == {
         "name": "first_response",
         "label": "First response",
         "state": "running",
         "target_minutes": 30,
+        "around_the_clock": False,  # counted in the coverage calendar (which is 24x7 here)
         "due_at": "2026-03-02T10:30:00Z",
         "met_at": None,
+        "breached_at": None,
         "business_seconds_left": 20 * 60,
         "overdue": False,
+        "taken_minutes": None,
+        "missed_by_minutes": None,
     }
-    assert clocks["resolution"]["due_at"] == "2026-03-02T18:00:00Z"
-    assert clocks["resolution"]["business_seconds_left"] == 470 * 60
+    assert clocks["root_cause"]["target_minutes"] == 480
+    assert clocks["root_cause"]["due_at"] == "2026-03-02T18:00:00Z"
+    assert clocks["resolution"]["due_at"] == "2026-03-03T10:00:00Z"
+    assert clocks["resolution"]["business_seconds_left"] == 1430 * 60
+    assert body["root_cause"] is None
 
 
 def test_an_answered_and_an_overdue_clock_say_so(cast, time_machine):

@@ -63,7 +63,7 @@ def test_customer_sees_clocks_in_their_own_zone(ticket, requester_a, client):
     html = page.content.decode()
     assert page.status_code == 200
     assert "Europe/Berlin" in html
-    assert "Mon 2 Mar 2026, 11:30 CET" in html  # first response due, Berlin time
+    assert "Mon 02 Mar 2026 11:30 CET" in html  # first response due, Berlin time
     assert "20m" in html
 
 

@@ -8,7 +8,12 @@ from django.urls import reverse
 
 from tickets.channels.email.outbound import customer_email_send
 from tickets.models import OutboundEmail
-from tickets.services import ticket_change_status, ticket_create, ticket_reply
+from tickets.services import (
+    ticket_change_status,
+    ticket_create,
+    ticket_record_root_cause,
+    ticket_reply,
+)
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("media")
@@ -117,3 +122,49 @@ def test_agents_have_no_email_choices(agent_ber, client):
     assert b"Emails about my tickets" not in client.get(reverse("profile")).content
     response = client.post(reverse("profile-email"), {"email_on_reply": "on"}, follow=True)
     assert b"Only customers receive emails" in response.content
+
+
+def test_a_root_cause_recorded_or_revised_is_emailed_with_its_summary_only(
+    contract_a, requester_a, agent_ber, mailoutbox
+):
+    ticket = new_ticket(requester_a)
+    ticket_record_root_cause(
+        ticket=ticket,
+        now=NOW,
+        actor=agent_ber.user,
+        summary="An expired certificate on the edge proxies.",
+        detail="INTERNAL: renewal cron disabled by OPS-77.",
+    )
+    ticket_record_root_cause(
+        ticket=ticket,
+        now=NOW + timedelta(hours=1),
+        actor=agent_ber.user,
+        summary="An expired certificate on two edge proxies.",
+        detail="INTERNAL: renewal cron disabled by OPS-77.",
+    )
+    assert kinds(ticket) == ["ack", "cause", "cause"]
+    first, revised = OutboundEmail.objects.filter(kind="cause").order_by("pk")
+    assert first.subject == f"[{ticket.reference}] Root cause: Echo on calls"
+    for email in (first, revised):
+        assert customer_email_send(email_id=email.pk, now=NOW + timedelta(hours=2)) is True
+    sent_first, sent_revised = mailoutbox
+    assert "We have found what caused" in sent_first.body
+    assert "An expired certificate on the edge proxies." in sent_first.body
+    assert "We have revised what caused" in sent_revised.body
+    assert "two edge proxies" in sent_revised.body
+    for sent in mailoutbox:
+        html = sent.alternatives[0][0]
+        assert "OPS-77" not in sent.body and "OPS-77" not in html
+        assert "OPS-77" not in str(OutboundEmail.objects.values_list("data", flat=True))
+        # Written by a person: no auto-reply marker, so it is not capped as automatic mail.
+        assert "Auto-Submitted" not in sent.extra_headers
+
+
+def test_a_root_cause_email_follows_the_reply_choice(contract_a, requester_a, agent_ber):
+    requester_a.email_on_reply = False
+    requester_a.save()
+    ticket = new_ticket(requester_a)
+    ticket_record_root_cause(
+        ticket=ticket, now=NOW, actor=agent_ber.user, summary="A bad deploy.", detail=""
+    )
+    assert kinds(ticket) == ["ack"]

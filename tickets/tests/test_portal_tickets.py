@@ -10,7 +10,12 @@ from django.test import Client
 from django.urls import reverse
 
 from tickets.models import Attachment, Message, Ticket
-from tickets.services import ticket_change_status, ticket_create, ticket_reply
+from tickets.services import (
+    ticket_change_status,
+    ticket_create,
+    ticket_record_root_cause,
+    ticket_reply,
+)
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday; 11:00 in Berlin, 18:00 in Singapore
 
@@ -65,9 +70,9 @@ def test_new_ticket_form_explains_each_priority_and_its_targets(contract_a, requ
     html = client.get(reverse("tickets:new")).content.decode()
     assert "P1 – service down" in html
     assert "Your service is down or unusable" in html
-    # Enterprise P1: first response 10 min, resolution 2 h, workaround 30 min; P3 has none.
+    # Enterprise P1: first response 10 min, resolution 48 h, workaround 30 min; P3 has none.
     assert "First response within 10 min" in html
-    assert "resolution within 2 h." in html
+    assert "resolution within 48 h." in html
     assert "workaround not promised" in html
 
 
@@ -281,28 +286,116 @@ def test_the_ticket_page_links_each_attachment_for_download(contract_a, requeste
     assert "3\xa0bytes" in html
 
 
-def test_the_ticket_page_shows_each_clock_state_and_due_instant(
+def milestone(html: str, clock: str) -> str:
+    start = html.index(f'id="milestone-{clock}"')
+    return html[start : html.index("</li>", start)]
+
+
+def milestone_states(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<li class="milestone milestone-(\w+)[^"]*" id="milestone-(\w+)">', html)
+
+
+def test_the_ticket_page_shows_each_milestone_in_order_with_its_state_in_words(
     contract_a, requester_a, agent_ber, client
 ):
-    ticket = open_ticket(requester_a)  # P2: first response 30 min, workaround 2 h, resolution 8 h
+    ticket = open_ticket(requester_a)  # P2: respond 30 min, work around 2 h, root cause 8 h
     ticket_reply(ticket=ticket, author=agent_ber.user, body_text="Hi", now=NOW)
     client.force_login(requester_a.user)
     with time_machine.travel(NOW + timedelta(hours=3), tick=False):
         html = client.get(detail_url(ticket)).content.decode()
-    first = re.search(r'<tr class="clock-(\w+)" id="clock-first_response">', html).group(1)
-    workaround = re.search(r'<tr class="clock-(\w+)" id="clock-workaround">', html).group(1)
-    resolution = re.search(r'<tr class="clock-(\w+)" id="clock-resolution">', html).group(1)
-    assert (first, workaround, resolution) == ("met", "breached", "running")
-    # Resolution due 18:00 UTC, 19:00 in Berlin; 5 hours to go, counted down by the script.
-    assert "Mon 2 Mar 2026, 19:00 CET" in html
-    assert 'data-due="2026-03-02T19:00:00+01:00" role="timer">in 5h 00m</span>' in html
+    assert '<ol class="milestones" role="list" aria-label="Milestones">' in html
+    assert 'class="clocks"' not in html  # the timeline replaces the clocks table
+    assert [name for _state, name in milestone_states(html)] == [
+        "first_response",
+        "workaround",
+        "root_cause",
+        "resolution",
+    ]
+    assert dict((name, state) for state, name in milestone_states(html)) == {
+        "first_response": "met",
+        "workaround": "breached",
+        "root_cause": "running",
+        "resolution": "running",
+    }
+    first = milestone(html, "first_response")
+    assert "within 30m" in first and "(around the clock)" in first  # Enterprise is 24x7
+    assert '<strong class="state state-met">Met</strong>: met Mon 02 Mar 2026 11:00 CET' in first
+    workaround = milestone(html, "workaround")
+    assert '<strong class="state state-breached">Missed</strong>: missed by 1h 00m' in workaround
+    assert 'class="milestone milestone-breached is-broken"' in html
+    # Resolution (24 h) due Tuesday 10:00 UTC, 11:00 in Berlin; 21 hours to go.
+    resolution = milestone(html, "resolution")
+    assert "within 24h 00m" in resolution
+    assert '<time datetime="2026-03-03T11:00:00+01:00">Tue 03 Mar 2026 11:00 CET</time>' in (
+        resolution
+    )
+    assert "On track</strong>: 21h 00m left" in resolution
     ticket_change_status(
         ticket=ticket, status="pending", actor=agent_ber.user, now=NOW + timedelta(hours=3)
     )
     with time_machine.travel(NOW + timedelta(hours=4), tick=False):
         html = client.get(detail_url(ticket)).content.decode()
-    assert re.search(r'<tr class="clock-paused" id="clock-resolution">', html)
-    assert "5h 00m (paused)" in html
+    assert "Paused</strong>: paused" in milestone(html, "resolution")
+
+
+def test_a_milestone_met_after_its_breach_says_how_late(contract_a, requester_a, agent_ber, client):
+    ticket = open_ticket(requester_a)  # P2: first response due within 30 min
+    ticket_reply(
+        ticket=ticket, author=agent_ber.user, body_text="Sorry", now=NOW + timedelta(minutes=45)
+    )
+    client.force_login(requester_a.user)
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        first = milestone(client.get(detail_url(ticket)).content.decode(), "first_response")
+    assert "Met late</strong>: met Mon 02 Mar 2026 11:45 CET (late by 15m)" in first
+    assert "is-broken" in client.get(detail_url(ticket)).content.decode()
+
+
+def test_a_business_hours_contract_says_which_milestones_count_around_the_clock(
+    contract_b, requester_b, client
+):
+    ticket = open_ticket(requester_b, priority="p4")  # Standard: P4 resolution around the clock
+    client.force_login(requester_b.user)
+    html = client.get(detail_url(ticket)).content.decode()
+    assert "(in business hours)" in milestone(html, "first_response")
+    assert "(around the clock)" in milestone(html, "resolution")
+    assert "milestone-root_cause" not in html  # Standard promises no root cause
+
+
+def test_the_root_cause_summary_is_shown_with_its_milestone_and_never_the_detail(
+    contract_a, requester_a, agent_ber, client
+):
+    ticket = open_ticket(requester_a)
+    ticket_record_root_cause(
+        ticket=ticket,
+        now=NOW + timedelta(hours=2),
+        actor=agent_ber.user,
+        summary="A certificate expired on the edge proxies.",
+        detail="INTERNAL: cron job for renewals was disabled by ops ticket OPS-77.",
+    )
+    client.force_login(requester_a.user)
+    with time_machine.travel(NOW + timedelta(hours=3), tick=False):
+        html = client.get(detail_url(ticket)).content.decode()
+    root_cause = milestone(html, "root_cause")
+    assert "A certificate expired on the edge proxies." in root_cause
+    assert "met Mon 02 Mar 2026 13:00 CET" in root_cause
+    assert "OPS-77" not in html and "INTERNAL" not in html
+
+
+def test_a_root_cause_without_a_promise_is_still_shown_to_the_customer(
+    contract_b, requester_b, agent_sg, client
+):
+    ticket = open_ticket(requester_b)  # Standard promises no root cause
+    ticket_record_root_cause(
+        ticket=ticket,
+        now=NOW + timedelta(hours=1),
+        actor=agent_sg.user,
+        summary="A routing table was wrong.",
+        detail="INTERNAL: change CHG-9 pushed the wrong table.",
+    )
+    client.force_login(requester_b.user)
+    html = client.get(detail_url(ticket)).content.decode()
+    assert html.count("A routing table was wrong.") == 1
+    assert "CHG-9" not in html
 
 
 # --- Replying ------------------------------------------------------------------------------------

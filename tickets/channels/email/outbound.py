@@ -71,6 +71,8 @@ def customer_email_message(email: OutboundEmail) -> EmailMultiAlternatives:
         "author": author,
         "due_text": _due_text(email, zone),
         "reason": email.data.get("reason", ""),
+        "summary": email.data.get("summary", ""),
+        "revised": email.data.get("revised", False),
         "reopen_days": settings.REOPEN_WINDOW_DAYS,
         "ticket_url": settings.SITE_URL
         + (reverse("tickets:detail", args=[ticket.reference]) if ticket else ""),
