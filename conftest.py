@@ -364,23 +364,35 @@ def region_sg(db) -> Region:
     return make_region("sg", "Singapore", "Asia/Singapore", "SG")
 
 
+def four_promises(request: pytest.FixtureRequest) -> bool:
+    """Is the test marked `four_promises`? Its tiers then promise as the demo's do: Enterprise
+    the root cause in 2 hours and the fix in 48, Standard its P4 fix around the clock. The
+    others keep the shorter targets their hand-worked instants were written for."""
+    return request.node.get_closest_marker("four_promises") is not None
+
+
 @pytest.fixture
-def tier_enterprise(db) -> SLATier:
-    return make_tier(
-        "enterprise",
-        SLATier.Coverage.ALWAYS,
-        {
+def tier_enterprise(db, request) -> SLATier:
+    if four_promises(request):
+        # First response, next response, workaround, root cause, resolution.
+        targets = {
+            Priority.P1: (10, 30, 30, 120, 2880),
+            Priority.P2: (30, 60, 120, 480, 1440),
+            Priority.P3: (120, 240, None, None, 1440),
+            Priority.P4: (480, 480, None, None, 4320),
+        }
+    else:
+        targets = {
             Priority.P1: (10, 30, 30, 120),
             Priority.P2: (30, 60, 120, 480),
             Priority.P3: (120, 240, None, 1440),
             Priority.P4: (480, 480, None, 4320),
-        },
-        fee="12000.00",
-    )
+        }
+    return make_tier("enterprise", SLATier.Coverage.ALWAYS, targets, fee="12000.00")
 
 
 @pytest.fixture
-def tier_standard(db) -> SLATier:
+def tier_standard(db, request) -> SLATier:
     return make_tier(
         "standard",
         SLATier.Coverage.BUSINESS,
@@ -390,6 +402,8 @@ def tier_standard(db) -> SLATier:
             Priority.P4: (960, 960, None, 9600),
         },
         fee="1500.00",
+        # A question is answered in business hours, but done within 160 hours of the week.
+        around_the_clock={Priority.P4: ["resolution"]} if four_promises(request) else None,
     )
 
 

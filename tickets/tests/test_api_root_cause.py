@@ -13,7 +13,7 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 SUMMARY = "A certificate expired on the edge proxies."
 DETAIL = "INTERNAL: renewal cron disabled by OPS-77."
 
-pytestmark = pytest.mark.usefixtures("api_world")
+pytestmark = [pytest.mark.usefixtures("api_world"), pytest.mark.four_promises]
 
 
 def file_ticket(member, *, priority="p2") -> Ticket:

@@ -17,7 +17,7 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 LIST = "/api/v1/tickets/"
 
 
-pytestmark = pytest.mark.usefixtures("api_world")
+pytestmark = [pytest.mark.usefixtures("api_world"), pytest.mark.four_promises]
 
 
 def url(ticket: Ticket, suffix: str = "") -> str:

@@ -19,7 +19,7 @@ from tickets.services import (
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday; 11:00 in Berlin, 18:00 in Singapore
 
-pytestmark = pytest.mark.usefixtures("media")
+pytestmark = [pytest.mark.usefixtures("media"), pytest.mark.four_promises]
 
 
 def open_ticket(member, *, now=NOW, **extra) -> Ticket:
