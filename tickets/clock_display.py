@@ -55,7 +55,7 @@ class ClockView:
 
     name: str
     label: str
-    state: str  # running, paused, met, breached, no_target
+    state: str  # running, paused, met, breached, no_target, not_started
     due_at: datetime | None
     due_local: datetime | None
     met_at_local: datetime | None
@@ -81,8 +81,12 @@ class ClockView:
         return format_duration(self.missed_by)
 
 
-def clock_views(ticket: Ticket, *, now: datetime, time_zone: str) -> list[ClockView]:
-    """Every clock of the ticket that has started, for the admin and the portal."""
+def clock_views(
+    ticket: Ticket, *, now: datetime, time_zone: str, not_started: bool = False
+) -> list[ClockView]:
+    """Every clock of the ticket that has started, for the admin and the portal; with
+    `not_started`, also the promises that have not started yet (a next response before the
+    customer writes again), in state `not_started`."""
     state = clocks_load(ticket)
     if state is None:
         return []
@@ -90,6 +94,21 @@ def clock_views(ticket: Ticket, *, now: datetime, time_zone: str) -> list[ClockV
     views = []
     for name in CLOCKS:
         clock = state.clocks[name]
+        if clock.started_at is None and not_started and state.target(name) is not None:
+            views.append(
+                ClockView(
+                    name=name,
+                    label=str(ClockName(name).label),
+                    state="not_started",
+                    due_at=None,
+                    due_local=None,
+                    met_at_local=None,
+                    business_time_left=None,
+                    target=state.target(name),
+                    around_the_clock=state.schedule_of(name) is not state.schedule,
+                )
+            )
+            continue
         if clock.started_at is None or (clock.due_at is None and clock.met_at is None):
             continue  # not started, or nothing promised for this priority
         kind = clock.state

@@ -194,6 +194,16 @@ def event_sentence(event: TicketEvent, names: Names) -> str:
         text = _("%(who)s gave a workaround.") % {"who": who}
         if data.get("note"):
             text += " " + _("“%(note)s”") % {"note": data["note"]}
+    elif kind == Kind.ROOT_CAUSE:
+        # The public summary only: the internal detail is never in the event.
+        template = (
+            _("%(who)s revised the root cause.")
+            if data.get("revised")
+            else _("%(who)s recorded the root cause.")
+        )
+        text = template % {"who": who}
+        if data.get("summary"):
+            text += " " + _("“%(summary)s”") % {"summary": data["summary"]}
     elif kind == Kind.WARNING:
         text = _("%(clock)s reached %(threshold)s%% of its target (due %(when)s).") % {
             "clock": clock,

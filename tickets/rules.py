@@ -60,6 +60,23 @@ def ticket_priority_refusal(ticket: Ticket, priority: str) -> str | None:
     )
 
 
+# The root cause's public summary is read in a sentence or two; the internal detail can be long.
+ROOT_CAUSE_SUMMARY_MAX = 2000
+
+
+def root_cause_refusal(summary: str) -> str | None:
+    """Why `summary` cannot be a ticket's public root-cause summary, or None when it can (an
+    internal detail alone is not a root cause the customer can read)."""
+    summary = summary.strip()
+    if not summary:
+        return _("Write the root cause as the customer will read it.")
+    if len(summary) > ROOT_CAUSE_SUMMARY_MAX:
+        return _("Keep the summary to %(max)d characters; the detail can be longer.") % {
+            "max": ROOT_CAUSE_SUMMARY_MAX
+        }
+    return None
+
+
 def reopen_deadline(ticket: Ticket) -> datetime | None:
     """Until when the customer may reopen a resolved ticket."""
     if ticket.status != Status.RESOLVED or ticket.resolved_at is None:

@@ -1,7 +1,8 @@
 """The ticket page of the support desk, where an agent works one ticket: the conversation with
 its files, a reply or an internal note with attachments and canned responses, the workaround,
-the clocks, the phone calls, the history in sentences and where routing would send the ticket
-now. Every instant is in the agent's time zone (activated by `ViewerTimeZoneMiddleware`).
+the root cause, the SLA's promises as milestones, the phone calls, the history in sentences and
+where routing would send the ticket now. Every instant is in the agent's time zone (activated
+by `ViewerTimeZoneMiddleware`).
 
 The page reads a fixed number of queries whatever the length of the ticket's history: the
 conversation, calls and events each come in one query with their people, and the names events
@@ -9,7 +10,7 @@ refer to by id come from the routing roster the routing panel loads anyway.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django import forms
@@ -25,14 +26,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from contracts.sla_names import Clock
 from portal.selectors import profile_of
 from tickets.canned import canned_render, canned_values
-from tickets.clock_display import clock_views, format_duration, format_instant
+from tickets.clock_display import ClockView, clock_views, format_duration, format_instant
 from tickets.event_display import Names, event_sentence, user_ids_named
 from tickets.forms import AttachmentsField
 from tickets.models import CannedResponse, Message, PhoneCall, Ticket, TicketEvent
 from tickets.routing import Decision, RoutingWorld, explain
-from tickets.rules import status_refusal, ticket_priority_refusal
+from tickets.rules import root_cause_refusal, status_refusal, ticket_priority_refusal
 from tickets.selectors import ticket_conversation
 from tickets.services import UNCHANGED, ticket_update
 
@@ -43,9 +45,15 @@ CLOCK_STATES = {
     "met": gettext_lazy("met"),
     "breached": gettext_lazy("breached"),
     "no_target": gettext_lazy("no target"),
+    "not_started": gettext_lazy("not started"),
 }
 
 RESPOND = gettext_lazy("Reply or note")
+# The SLA's fieldset: its promises as milestones, shown at the top of the page's side column.
+SLA_HEADING = gettext_lazy("SLA milestones")
+
+
+ROOT_CAUSE_FIELDS = ("root_cause_summary", "root_cause_detail")
 
 
 class TicketChangeForm(forms.ModelForm):
@@ -74,6 +82,21 @@ class TicketChangeForm(forms.ModelForm):
         label=gettext_lazy("Workaround note"),
         help_text=gettext_lazy("What the workaround is, for the history."),
     )
+    root_cause_summary = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "desk-root-cause"}),
+        label=gettext_lazy("Public summary"),
+        help_text=gettext_lazy(
+            "What the customer reads. The first record meets the root-cause clock; an edit "
+            "later revises the text."
+        ),
+    )
+    root_cause_detail = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "desk-root-cause"}),
+        label=gettext_lazy("Internal detail"),
+        help_text=gettext_lazy("Optional. Agents only: the customer never sees it."),
+    )
 
     class Meta:
         model = Ticket
@@ -82,6 +105,13 @@ class TicketChangeForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(AttachmentsField, self.fields["attachments"]).describe_limits()
+        # The recorded root cause is there to revise; saved only when the agent changes it.
+        for name in ROOT_CAUSE_FIELDS:
+            self.initial.setdefault(name, getattr(self.instance, name, ""))
+
+    @property
+    def root_cause_changed(self) -> bool:
+        return any(name in self.changed_data for name in ROOT_CAUSE_FIELDS)
 
     def clean(self) -> dict[str, Any]:
         """Refuse here what the service would refuse, so the agent keeps what they typed."""
@@ -103,6 +133,10 @@ class TicketChangeForm(forms.ModelForm):
             self.add_error("assignee", _("Tickets are assigned to agents."))
         if data.get("mark_workaround") and ticket.workaround_met_at:
             self.add_error("mark_workaround", _("A workaround was already given."))
+        if self.root_cause_changed:
+            refusal = root_cause_refusal(data.get("root_cause_summary") or "")
+            if refusal:
+                self.add_error("root_cause_summary", refusal)
         reply = (data.get("reply") or "").strip()
         if data.get("reply_internal") and not reply:
             self.add_error("reply", _("Write the note."))
@@ -140,7 +174,14 @@ class TicketPageMixin:
 
     change_form_template = "admin/tickets/ticket/change_form.html"
     inlines: list[Any] = []
-    readonly_fields = ["reference", "sla_summary", "workaround_given", "created_at", "updated_at"]
+    readonly_fields = [
+        "reference",
+        "sla_summary",
+        "workaround_given",
+        "root_cause_recorded",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (RESPOND, {"fields": ["reply", "attachments", "reply_internal"]}),
         (
@@ -152,7 +193,11 @@ class TicketPageMixin:
             gettext_lazy("Workaround"),
             {"fields": ["workaround_given", "mark_workaround", "workaround_note"]},
         ),
-        (gettext_lazy("SLA"), {"fields": ["sla_summary"]}),
+        (
+            gettext_lazy("Root cause"),
+            {"fields": ["root_cause_recorded", "root_cause_summary", "root_cause_detail"]},
+        ),
+        (SLA_HEADING, {"fields": ["sla_summary"]}),
         (gettext_lazy("Dates"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -186,7 +231,11 @@ class TicketPageMixin:
         obj: Ticket | None = None,
     ) -> HttpResponse:
         if obj is not None and obj.pk is not None:
-            context.update(self.ticket_page_context(request, obj, now=timezone.now()))
+            now = timezone.now()
+            # The read-only fields are given only the ticket: they read its clocks at the
+            # page's one instant, as the rest of the page does.
+            obj.page_now = now  # type: ignore[attr-defined]
+            context.update(self.ticket_page_context(request, obj, now=now))
         return super().render_change_form(  # type: ignore[misc]
             request, context, add, change, form_url, obj
         )
@@ -211,6 +260,7 @@ class TicketPageMixin:
         canned = self._canned(user, ticket)
         return {
             "respond_heading": RESPOND,
+            "sla_heading": SLA_HEADING,
             "conversation": conversation,
             "calls": calls,
             "can_log_call": user.has_perm("tickets.add_phonecall"),
@@ -219,7 +269,6 @@ class TicketPageMixin:
                 HistoryLine(event.at, event.kind, event_sentence(event, names)) for event in events
             ],
             "routing": self._routing(ticket, now, world),
-            "clocks_table": clocks_table(ticket, now=now),
             "canned": canned,
             "canned_texts": {str(row.pk): row.text for row in canned},
             "time_zone_name": timezone.get_current_timezone_name(),
@@ -259,20 +308,47 @@ class TicketPageMixin:
 
     @admin.display(description=gettext_lazy("Promise"))
     def sla_summary(self, obj: Ticket) -> str:
+        """The contract the ticket is under and each of its promises as a milestone."""
         if obj.sla_contract is None:
             return _("No active contract when this ticket was created: it has no SLA deadlines.")
-        return _("%(tier)s under %(contract)s, in %(calendar)s (version %(version)s)") % {
+        terms = _("%(tier)s under %(contract)s, in %(calendar)s (version %(version)s)") % {
             "tier": obj.sla_tier,
             "contract": obj.sla_contract.reference,
             "calendar": obj.sla_calendar,
             "version": obj.sla_calendar_version,
         }
+        now = getattr(obj, "page_now", None) or timezone.now()
+        return format_html('<p class="sla-terms">{}</p>{}', terms, milestone_timeline(obj, now=now))
 
     @admin.display(description=gettext_lazy("Workaround given"))
     def workaround_given(self, obj: Ticket) -> str:
         if obj.workaround_met_at is None:
             return _("Not yet.")
         return _("Given %(when)s.") % {"when": format_instant(obj.workaround_met_at)}
+
+    @admin.display(description=gettext_lazy("Recorded"))
+    def root_cause_recorded(self, obj: Ticket) -> str:
+        """The root cause as recorded: what the customer reads, the internal detail, and when
+        it was first recorded against its promise."""
+        if not obj.root_cause_summary:
+            return _("Not yet.")
+        detail = (
+            format_html(
+                '<div class="desk-root-cause-detail"><span class="desk-badge '
+                'desk-badge-internal">{}</span> {}</div>',
+                _("Internal"),
+                obj.root_cause_detail,
+            )
+            if obj.root_cause_detail
+            else ""
+        )
+        return format_html(
+            '<blockquote class="desk-root-cause-summary">{}</blockquote>{}'
+            '<p class="desk-meta">{}</p>',
+            obj.root_cause_summary,
+            detail,
+            root_cause_outcome(obj),
+        )
 
     # --- Saving ---------------------------------------------------------------------------------
 
@@ -283,6 +359,8 @@ class TicketPageMixin:
 
         def part(name: str) -> Any:
             return data[name] if name in changed else UNCHANGED
+
+        root_cause = cast(TicketChangeForm, form).root_cause_changed
 
         return ticket_update(
             ticket=obj,
@@ -299,39 +377,109 @@ class TicketPageMixin:
             channel=Message.Channel.DESK,
             workaround=bool(data.get("mark_workaround")),
             workaround_note=data.get("workaround_note") or "",
+            root_cause_summary=(data.get("root_cause_summary") or "") if root_cause else "",
+            root_cause_detail=(data.get("root_cause_detail") or "") if root_cause else "",
             status=part("status"),
         )
 
 
-def clocks_table(ticket: Ticket, *, now: datetime) -> str:
-    """The ticket's clocks at `now`: state, due instant and business time left."""
-    views = clock_views(ticket, now=now, time_zone=timezone.get_current_timezone_name())
+def root_cause_outcome(ticket: Ticket) -> str:
+    """When the root cause was first recorded, and how that stands against its promise."""
+    when = format_instant(ticket.root_cause_met_at)
+    minutes = ticket.sla_targets.get(ticket.priority, {}).get("root_cause")
+    taken = ticket.root_cause_taken
+    if not minutes or taken is None:
+        return _("First recorded %(when)s.") % {"when": when}
+    target = timedelta(minutes=minutes)
+    if ticket.root_cause_breached_at is not None:
+        return _("First recorded %(when)s: %(late)s past the %(target)s promised.") % {
+            "when": when,
+            "late": format_duration(max(taken - target, timedelta(0))),
+            "target": format_duration(target),
+        }
+    return _("First recorded %(when)s: met the promise, in %(taken)s of %(target)s.") % {
+        "when": when,
+        "taken": format_duration(taken),
+        "target": format_duration(target),
+    }
+
+
+def milestone_timeline(ticket: Ticket, *, now: datetime) -> str:
+    """Each promise of the ticket's SLA as a milestone at `now`: what was promised (and
+    whether it counts around the clock), when it is due in the viewer's zone, and when it was
+    met, or by how much it was missed, or the time left."""
+    views = clock_views(
+        ticket, now=now, time_zone=timezone.get_current_timezone_name(), not_started=True
+    )
     if not views:
         return "—"
-    rows = format_html_join(
-        "",
-        '<tr class="clock-{}"><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>',
-        (
-            (
-                view.state,
-                view.label,
-                CLOCK_STATES.get(view.state, view.state),
-                format_instant(view.due_at, year=False),
-                _("met %(when)s") % {"when": format_instant(view.met_at_local, year=False)}
-                if view.met_at_local
-                else format_duration(view.business_time_left),
-            )
-            for view in views
-        ),
-    )
     return format_html(
-        '<table class="sla-clocks"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-        '<th scope="col">{}</th><th scope="col"><abbr title="{}">{}</abbr></th></tr></thead>'
-        "<tbody>{}</tbody></table>",
-        _("Clock"),
-        _("State"),
-        _("Due"),
-        _("Business time left"),
-        _("Left"),
-        rows,
+        '<ol class="sla-milestones">{}</ol>',
+        format_html_join("", "{}", ((_milestone(view),) for view in views)),
     )
+
+
+def _milestone(view: ClockView) -> str:
+    promise = (
+        _("within %(target)s") % {"target": format_duration(view.target)}
+        if view.target is not None
+        else _("no target")
+    )
+    around = (
+        format_html(' <span class="desk-badge">{}</span>', _("around the clock"))
+        if view.around_the_clock
+        else ""
+    )
+    met_late = view.state == "breached" and view.met_at is not None
+    state = _("met late") if met_late else CLOCK_STATES.get(view.state, view.state)
+    return format_html(
+        '<li class="milestone milestone-{}" data-clock="{}">'
+        '<div class="milestone-head"><strong>{}</strong> <span class="desk-meta">{}</span>{}'
+        '<span class="milestone-state">{}</span></div>'
+        '<div class="milestone-when">{}</div></li>',
+        view.state,
+        view.name,
+        view.label,
+        promise,
+        around,
+        state,
+        _milestone_when(view),
+    )
+
+
+def _milestone_when(view: ClockView) -> str:
+    if view.state == "not_started":
+        if view.name == Clock.NEXT_RESPONSE:
+            return _("Starts when the customer writes again.")
+        return _("Not started.")
+    due = (
+        format_html(
+            '{} <time datetime="{}">{}</time>',
+            _("Due"),
+            view.due_at.isoformat(),
+            format_instant(view.due_at, year=False),
+        )
+        if view.due_at is not None
+        else _("No due instant")
+    )
+    if view.met_at is not None:
+        met = _("met %(when)s") % {"when": format_instant(view.met_at, year=False)}
+        if view.missed_by is not None:
+            outcome = _("%(met)s, %(late)s late") % {
+                "met": met,
+                "late": format_duration(view.missed_by),
+            }
+        elif view.taken is not None:
+            outcome = _("%(met)s, in %(taken)s") % {
+                "met": met,
+                "taken": format_duration(view.taken),
+            }
+        else:
+            outcome = met
+    elif view.missed_by is not None:
+        outcome = _("missed by %(late)s") % {"late": format_duration(view.missed_by)}
+    elif view.state == "paused":
+        outcome = _("paused, %(left)s left") % {"left": format_duration(view.business_time_left)}
+    else:
+        outcome = _("%(left)s left") % {"left": format_duration(view.business_time_left)}
+    return format_html("{} · {}", due, outcome)

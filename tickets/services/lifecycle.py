@@ -31,6 +31,7 @@ from tickets.rules import (
     attachments_check,
     call_check,
     reopen_deadline,
+    root_cause_refusal,
     sanitise_html,
     status_refusal,
     ticket_priority_refusal,
@@ -208,22 +209,12 @@ def _workaround_step(work: TicketWork, actor: User, note: str) -> None:
     work.history.add(TicketEvent.Kind.WORKAROUND, actor, {"note": note}, changes=changes)
 
 
-ROOT_CAUSE_SUMMARY_MAX = 2000
-
-
 def _root_cause_step(work: TicketWork, actor: User, summary: str, detail: str) -> None:
     ticket = work.ticket
     summary, detail = summary.strip(), detail.strip()
-    if not summary:
-        raise TicketError(
-            _("Write the root cause as the customer will read it."), field="root_cause_summary"
-        )
-    if len(summary) > ROOT_CAUSE_SUMMARY_MAX:
-        raise TicketError(
-            _("Keep the summary to %(max)d characters; the detail can be longer.")
-            % {"max": ROOT_CAUSE_SUMMARY_MAX},
-            field="root_cause_summary",
-        )
+    refusal = root_cause_refusal(summary)
+    if refusal:
+        raise TicketError(refusal, field="root_cause_summary")
     revised = bool(ticket.root_cause_summary)
     if revised and (summary, detail) == (ticket.root_cause_summary, ticket.root_cause_detail):
         return

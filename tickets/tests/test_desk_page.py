@@ -379,7 +379,7 @@ def test_every_instant_on_the_page_is_in_the_agents_time_zone(desk, ticket, agen
     assert "Wed 04 Mar 2026 17:00 +08" in page
     assert "Times in Asia/Singapore" in page
     # Clocks' due instants and the history's instants too; nothing in UTC.
-    assert "+08</td>" in page
+    assert "+08</time> · missed by" in page
     assert "Wed 04 Mar 18:00 +08</time>" in page  # the priority change, at 10:00 UTC
     assert " UTC" not in page
 
