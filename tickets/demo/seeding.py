@@ -46,6 +46,7 @@ from tickets.demo.world import (
     FOLLOW_THE_SUN,
     ORGANISATIONS,
     REGIONS,
+    ROOT_CAUSES,
     SCENARIO_WEIGHTS,
     SCENARIOS,
     SUBJECTS,
@@ -606,12 +607,25 @@ def _seed_ticket(
             now=clock,
             note="Switch the player to the backup CDN host while we fix the edge.",
         )
-    if rng.random() < 0.1 and priority != Priority.P4:
+    lowered = rng.random() < 0.1 and priority != Priority.P4
+    if lowered:
         lower = {Priority.P1: Priority.P2, Priority.P2: Priority.P3, Priority.P3: Priority.P4}
         clock = min(clock + timedelta(minutes=2), now)
         services.ticket_change_priority(
             ticket=ticket, priority=lower[priority], actor=agent.user, now=clock
         )
+    if ticket.sla_targets.get(priority, {}).get("root_cause") and not lowered:
+        # Found within the promise or late, or (on open work) not yet: the demo shows met,
+        # running and missed root-cause milestones.
+        found = clock + timedelta(minutes=rng.choice((35, 70, 100, 200, 400, 900, 2000)))
+        if rng.random() < (0.8 if scenario in ("resolved", "closed") else 0.5) and found < now:
+            summary, detail = rng.choice(
+                ROOT_CAUSES.get(ticket.product_area, ROOT_CAUSES[Ticket.ProductArea.STREAMING])
+            )
+            clock = found
+            services.ticket_record_root_cause(
+                ticket=ticket, actor=agent.user, now=clock, summary=summary, detail=detail
+            )
     if rng.random() < 0.3:
         services.ticket_reply(
             ticket=ticket,

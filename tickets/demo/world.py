@@ -256,6 +256,56 @@ ALERT_SUBJECTS = (
     "[ALERT] Stream health check failing for channel main-01",
 )
 
+# Root causes agents record on the demo's P1 and P2 incidents, by product area: the summary the
+# customer reads, then the internal detail only agents see. Areas not listed use STREAMING's
+# (alerts are about streaming too).
+ROOT_CAUSES = {
+    Ticket.ProductArea.STREAMING: (
+        (
+            "A configuration change on one of our edge locations made it drop video segments "
+            "under load, so players kept rebuffering. We rolled the change back and added a "
+            "load test for it.",
+            "edge-ber-3 received cache config v412 with segment TTL 0; the canary check only "
+            "covers HLS manifests, not segments. Rolled back to v411; CHG-2291 adds a segment "
+            "probe to the canary.",
+        ),
+        (
+            "A restart of the packager lost the playlist state for running streams, so players "
+            "asked for segments that no longer existed. Playlists now survive a restart.",
+            "packager-2 restarted by the OOM killer (memory leak in the DASH muxer, fixed in "
+            "1.18.4); playlist state was in process memory only. Moved to Redis.",
+        ),
+        (
+            "Our ingest servers closed connections above 8 Mbps after a limit was set too low "
+            "during maintenance. The limit is back to 20 Mbps.",
+            "rtmp-ingest max_bitrate set to 8000 in the 14 Feb maintenance run book (typo for "
+            "80000). Config is now validated against the plan limits.",
+        ),
+    ),
+    Ticket.ProductArea.VOICE: (
+        (
+            "The Android Voice SDK kept the microphone muted after an audio focus change, so "
+            "callers could not be heard. Version 4.12.2 fixes it.",
+            "AudioFocusRequest listener not re-registered after AUDIOFOCUS_LOSS_TRANSIENT on "
+            "Android 15; regression from SDK 4.12.0 (PR 8812). Hotfix 4.12.2 released.",
+        ),
+        (
+            "Calls bridged to the phone network echoed because echo cancellation was switched "
+            "off on one of our media servers. It is switched on again on every server.",
+            "media-sg-7 deployed with AEC disabled (feature flag default flipped in build 2026.02"
+            ".3). Flag pinned in the base image; alert added on the AEC-off metric.",
+        ),
+        (
+            "The iOS Voice SDK crashed when a call moved to a Bluetooth headset because of an "
+            "unhandled audio route change. Version 4.12.3 handles it.",
+            "AVAudioSession routeChangeNotification handled on a background queue; race with "
+            "the capture unit teardown (crash in AURemoteIO). Fixed by serialising on the audio "
+            "queue.",
+        ),
+    ),
+}
+ROOT_CAUSES[Ticket.ProductArea.VIDEO] = ROOT_CAUSES[Ticket.ProductArea.STREAMING]
+
 
 # How the demo's tickets are spread over outcomes and channels.
 SCENARIOS = ("new", "open", "pending", "resolved", "closed")

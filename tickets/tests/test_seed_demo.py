@@ -85,6 +85,27 @@ def test_seed_tickets_cover_every_channel_and_state(seeded):
     )
 
 
+def test_seed_records_root_causes_met_late_and_still_owed(seeded):
+    promised = Ticket.objects.filter(root_cause_due_at__isnull=False)
+    assert set(promised.values_list("sla_tier__code", flat=True)) == {"enterprise", "business"}
+    recorded = promised.exclude(root_cause_summary="")
+    # Met within the promise, met late, and owed on open work, running or already missed.
+    assert recorded.filter(root_cause_breached_at__isnull=True).exists()
+    assert recorded.filter(root_cause_breached_at__isnull=False).exists()
+    owed = promised.filter(root_cause_met_at__isnull=True, status__in=["new", "open", "pending"])
+    assert owed.filter(root_cause_breached_at__isnull=True).exists()
+    assert owed.filter(root_cause_breached_at__isnull=False).exists()
+    assert recorded.filter(status__in=["resolved", "closed"]).exists()
+    assert recorded.filter(status__in=["open", "pending"]).exists()
+    # Every one with an internal detail, which the history never carries.
+    assert not recorded.filter(root_cause_detail="").exists()
+    events = TicketEvent.objects.filter(kind=TicketEvent.Kind.ROOT_CAUSE)
+    assert events.count() == recorded.count()
+    assert all(
+        set(event.data) == {"summary", "revised", "with_detail", "clocks"} for event in events
+    )
+
+
 def test_seed_prints_the_demo_logins(seeded):
     assert "Demo logins" in seeded
     assert "admin " in seeded
