@@ -15,10 +15,12 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -168,13 +170,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def dev_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[str]:
+@contextmanager
+def dev_server_running(django_db_blocker: Any, folder: Path) -> Iterator[str]:
     """The server `make run` starts (`manage.py runserver`, Django's development server), in a
-    process of its own on the test database; its base URL. Tests that use it need
-    `transactional_db` so that the server sees their rows."""
+    process of its own on the test database, its files in `folder`; its base URL."""
     port = free_port()
-    folder = tmp_path_factory.mktemp("dev-server")
+    folder.mkdir(parents=True, exist_ok=True)
     with django_db_blocker.unblock():
         url = database_url()
     log = (folder / "server.log").open("w")
@@ -215,9 +216,28 @@ def dev_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
                     "the development server did not start:\n" + (folder / "server.log").read_text()
                 )
             time.sleep(0.2)
-    yield base
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
+    try:
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def dev_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[str]:
+    """The development server for the session's browser tests; its base URL. Tests that use it
+    need `transactional_db` so that the server sees their rows."""
+    with dev_server_running(django_db_blocker, tmp_path_factory.mktemp("dev-server")) as base:
+        yield base
+
+
+@pytest.fixture
+def fresh_dev_server(django_db_setup, django_db_blocker, tmp_path) -> Iterator[str]:
+    """A development server of the test's own, for a test that writes through the admin on a
+    world of its own: the session's server caches content type ids, which the flush between
+    transactional tests renumbers."""
+    with dev_server_running(django_db_blocker, tmp_path / "dev-server") as base:
+        yield base
 
 
 @pytest.fixture

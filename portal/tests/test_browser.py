@@ -171,7 +171,7 @@ def test_agent_sees_the_ticket_and_its_clocks_in_the_support_desk(cast, page):
     page.set_viewport_size({"width": 1366, "height": 768})
     log_in(page, cast["agent_ber"].user.username)
     page.goto(f"/admin/tickets/ticket/{ticket.pk}/change/")
-    clocks = page.locator("table.sla-clocks")
+    clocks = page.locator("ol.sla-milestones")
     expect(clocks).to_contain_text("First response")
     expect(clocks).to_contain_text("running")
     expect(page.locator(".desk-conversation")).to_contain_text("Callers cannot hear us.")
