@@ -19,8 +19,12 @@ from portal.serializers import OrganisationRefSerializer, PersonSerializer, pers
 from tickets.clock_display import clock_views, most_urgent
 from tickets.models import Attachment, Message, Ticket
 from tickets.queue import SLAState
-from tickets.rules import TicketError, attachments_check, reopen_deadline
-from tickets.services.lifecycle import ROOT_CAUSE_SUMMARY_MAX
+from tickets.rules import (
+    ROOT_CAUSE_SUMMARY_MAX,
+    TicketError,
+    attachments_check,
+    reopen_deadline,
+)
 
 # Longest description or message body taken, in characters (a pasted log is welcome; a
 # megabyte of it belongs in an attachment).
