@@ -245,6 +245,8 @@ def work_the_at_risk_queue(cast, page) -> None:
     assert ticket.assignee == agent.user
 
     page.get_by_role("link", name=ticket.reference).click()
+    # Loaded, not just parsed: the page's script sets up the canned responses when it is ready.
+    page.wait_for_url(re.compile(rf"/tickets/ticket/{ticket.pk}/change/"))
     page.get_by_label("Insert a canned response").select_option(label="Fixed")
     expect(page.locator("#id_reply")).to_have_value(re.compile(f"{ticket.reference} is fixed"))
     page.get_by_label("Status").select_option("resolved")
