@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contracts.sla_names import Clock as ClockName
 from tickets.clock_store import clocks_load
@@ -147,12 +148,17 @@ def format_duration(delta: timedelta | None) -> str:
     long as the calendar's opening hours, not 24 hours."""
     if delta is None:
         return "—"
-    prefix = "overdue " if delta < timedelta(0) else ""
     minutes = int(abs(delta).total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{prefix}{hours}h {minutes:02d}m"
-    return f"{prefix}{minutes}m"
+        # Translators: a duration in hours and minutes, e.g. "2h 05m".
+        text = _("%(hours)dh %(minutes)02dm") % {"hours": hours, "minutes": minutes}
+    else:
+        # Translators: a duration in minutes, e.g. "12m".
+        text = _("%(minutes)dm") % {"minutes": minutes}
+    if delta < timedelta(0):
+        return _("overdue %(duration)s") % {"duration": text}
+    return text
 
 
 def format_instant(instant: datetime | None, *, year: bool = True) -> str:
