@@ -219,8 +219,9 @@ def _root_cause_step(work: TicketWork, actor: User, summary: str, detail: str) -
     if revised and (summary, detail) == (ticket.root_cause_summary, ticket.root_cause_detail):
         return
     # The first record meets the clock (whatever the status: a root cause is often found after
-    # the fix); a later one revises the text and leaves the clock as it is.
-    changes = work.state.root_cause(work.now) if work.state and not revised else []
+    # the fix); a later one revises the text and leaves the clock as it is (met already), but,
+    # like every transition, records the breaches of other clocks at its instant.
+    changes = work.state.root_cause(work.now) if work.state else []
     if work.state is None and ticket.root_cause_met_at is None:
         ticket.root_cause_met_at = work.now
         work.changed("root_cause_met_at")
