@@ -109,15 +109,7 @@ class SLATargetForm(forms.ModelForm):
 
     class Meta:
         model = SLATarget
-        fields = [
-            "priority",
-            "first_response_minutes",
-            "next_response_minutes",
-            "workaround_minutes",
-            "root_cause_minutes",
-            "resolution_minutes",
-            "around_the_clock",
-        ]
+        fields = ["priority", *SLATarget.PROMISE_FIELDS]
 
     def clean_around_the_clock(self) -> list[str]:
         # In the order the clocks are shown, whatever order the browser sent them in.
@@ -166,16 +158,7 @@ class SLATierAdmin(ServiceAdmin):
 
 @admin.register(SLATarget)
 class SLATargetAdmin(ServiceAdmin):
-    list_display = [
-        "tier",
-        "priority",
-        "first_response_minutes",
-        "next_response_minutes",
-        "workaround_minutes",
-        "root_cause_minutes",
-        "resolution_minutes",
-        "around_the_clock",
-    ]
+    list_display = ["tier", "priority", *SLATarget.PROMISE_FIELDS]
     list_filter = ["tier", "priority"]
     form = SLATargetAdminForm
     list_select_related = ["tier"]

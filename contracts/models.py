@@ -301,6 +301,16 @@ class SLATarget(models.Model):
     def __str__(self) -> str:
         return f"{self.tier} {self.get_priority_display()}"
 
+    # What a target promises, in the order the forms, lists and the API show it.
+    PROMISE_FIELDS = (
+        "first_response_minutes",
+        "next_response_minutes",
+        "workaround_minutes",
+        "root_cause_minutes",
+        "resolution_minutes",
+        "around_the_clock",
+    )
+
     def minutes(self) -> dict[str, int | None]:
         """The target per clock, as stored in a ticket's SLA snapshot."""
         return {

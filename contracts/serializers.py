@@ -30,15 +30,7 @@ class SLATargetSerializer(ModelRepresentation):
 
     class Meta:
         model = SLATarget
-        fields = [
-            "priority",
-            "first_response_minutes",
-            "next_response_minutes",
-            "workaround_minutes",
-            "root_cause_minutes",
-            "resolution_minutes",
-            "around_the_clock",
-        ]
+        fields = ["priority", *SLATarget.PROMISE_FIELDS]
 
 
 class ServiceCreditBandSerializer(ModelRepresentation):

@@ -29,9 +29,8 @@ from rest_framework.response import Response
 
 from contracts.selectors import sla_terms_for
 from portal.api.base import ApiCursorPagination, ApiViewMixin, StrictJSONParser, error_responses
-from portal.api.errors import refusal_as_api_error, refusal_as_field_error
+from portal.api.errors import refusal_as_field_error
 from portal.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from portal.errors import Refusal
 from portal.models import Member
 from portal.selectors import member_of
 from tickets.models import Message, Ticket
@@ -459,7 +458,7 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
             raise exceptions.PermissionDenied(_("Only agents record a root cause."))
         serializer = RootCauseRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
+        with refusal_as_field_error("summary", renamed=ROOT_CAUSE_FIELDS):
             ticket = ticket_record_root_cause(
                 ticket=ticket,
                 now=self.now,
@@ -467,11 +466,6 @@ class TicketViewSet(ApiViewMixin, viewsets.GenericViewSet):
                 summary=serializer.validated_data["summary"],
                 detail=serializer.validated_data["detail"],
             )
-        except Refusal as refusal:
-            if refusal.field in ROOT_CAUSE_FIELDS and refusal.status == status.HTTP_400_BAD_REQUEST:
-                field = ROOT_CAUSE_FIELDS[refusal.field]
-                raise exceptions.ValidationError({field: [refusal.message]}) from refusal
-            raise refusal_as_api_error(refusal, field="summary") from refusal
         return Response(self._render_written(ticket))
 
     @extend_schema(

@@ -16,7 +16,7 @@ view that knows which input an unnamed refusal is about reports it as that field
 (`refusal_as_field_error`). Nothing here imports the apps; they build on `portal.errors`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,25 +44,30 @@ class RefusedElsewhere(exceptions.APIException):
         super().__init__(refusal.message, code=refusal.code)
 
 
-def refusal_as_api_error(refusal: Refusal, *, field: str | None = None) -> exceptions.APIException:
-    """The API exception a refusal means: a 400 naming its field (the refusal's own, else
-    `field`), or its own status and code."""
+def refusal_as_api_error(
+    refusal: Refusal, *, field: str | None = None, renamed: Mapping[str, str] | None = None
+) -> exceptions.APIException:
+    """The API exception a refusal means: a 400 naming its field (the refusal's own, as the
+    API calls it in `renamed`, else `field`), or its own status and code."""
     if refusal.status != status.HTTP_400_BAD_REQUEST:
         return RefusedElsewhere(refusal)
-    name = refusal.field or field
+    own = (renamed or {}).get(refusal.field, refusal.field) if refusal.field else None
+    name = own or field
     if name:
         return exceptions.ValidationError({name: [refusal.message]})
     return exceptions.ValidationError([refusal.message])
 
 
 @contextmanager
-def refusal_as_field_error(field: str) -> Iterator[None]:
+def refusal_as_field_error(
+    field: str, *, renamed: Mapping[str, str] | None = None
+) -> Iterator[None]:
     """Report a service's refusal as an error of the input `field` it is about (unless the
-    refusal names its field itself)."""
+    refusal names its field itself: the service's names are the API's, or `renamed`)."""
     try:
         yield
     except Refusal as exc:
-        raise refusal_as_api_error(exc, field=field) from exc
+        raise refusal_as_api_error(exc, field=field, renamed=renamed) from exc
 
 
 def _translate(exc: Exception) -> Exception:
