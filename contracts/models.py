@@ -196,7 +196,23 @@ class SLATier(models.Model):
         decimal_places=2,
         default=Decimal("95.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
-        help_text="Share of tickets per month that must meet every target, in percent.",
+        help_text="Share of the month's promises (clocks due in the month) that must be met, "
+        "in percent.",
+    )
+    p1_breach_credit_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Credit for each P1 promise broken in a month, in percent of the monthly fee.",
+    )
+    credit_cap_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="The most a month's credits can reach, in percent of the fee for the days "
+        "the contract covered.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -213,6 +229,11 @@ class SLATier(models.Model):
                 name="tier_objective_percent",
             ),
             models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="tier_fee_not_negative"),
+            models.CheckConstraint(
+                condition=Q(p1_breach_credit_percent__gte=0, p1_breach_credit_percent__lte=100)
+                & Q(credit_cap_percent__gte=0, credit_cap_percent__lte=100),
+                name="tier_credit_percents",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -494,24 +515,60 @@ class Contract(models.Model):
                 )
 
 
+class ComplianceStatementQuerySet(models.QuerySet):
+    def issued(self) -> "ComplianceStatementQuerySet":
+        return self.filter(status=ComplianceStatement.Status.ISSUED)
+
+    def current(self) -> "ComplianceStatementQuerySet":
+        """Per organisation and month, the latest issued revision: what the customer is owed.
+        Earlier issued revisions stay on record, superseded by a correction."""
+        later = ComplianceStatement.objects.filter(
+            organisation_id=models.OuterRef("organisation_id"),
+            month=models.OuterRef("month"),
+            status=ComplianceStatement.Status.ISSUED,
+            revision__gt=models.OuterRef("revision"),
+        )
+        return self.issued().exclude(models.Exists(later))
+
+
 class ComplianceStatement(models.Model):
-    """A customer's SLA compliance for one month and the service credit it earns."""
+    """A customer's SLA compliance for one month and the service credit it earns.
+
+    A draft is regenerated freely; issuing freezes it: the figures are sealed with a SHA-256 of
+    their canonical JSON and the database refuses any later update or delete of the row (see
+    migration `contracts.0007`). A correction is a new revision with its reason; the earlier
+    one stays as it was issued. `lines`, `breaches` and `coverage` are documented in
+    `docs/statements.md`.
+    """
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ISSUED = "issued", "Issued"
+        DRAFT = "draft", gettext_lazy("Draft")
+        ISSUED = "issued", gettext_lazy("Issued")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="statements"
     )
     month = models.DateField(help_text="First day of the month the statement covers.")
+    revision = models.PositiveSmallIntegerField(default=1)
+    reason = models.TextField(
+        blank=True, help_text="Why a revision after the first corrects the one before."
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
-    contracts = models.ManyToManyField(Contract, related_name="statements", blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="The organisation's home zone, in which the month was counted.",
+    )
+    lines = models.JSONField(default=list, blank=True, help_text="Per priority and clock.")
+    breaches = models.JSONField(default=list, blank=True, help_text="The promises broken.")
+    coverage = models.JSONField(
+        default=list, blank=True, help_text="The contracts in force, their days and credits."
+    )
+    in_scope = models.PositiveIntegerField(default=0)
+    met = models.PositiveIntegerField(default=0)
+    breached = models.PositiveIntegerField(default=0)
     objective = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    figures = models.JSONField(default=dict, blank=True, help_text="Per priority and clock.")
-    breaches = models.JSONField(default=list, blank=True, help_text="Breached tickets.")
     compliance_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    credit_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
     credit_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="EUR")
     content_hash = models.CharField(max_length=64, blank=True)
@@ -525,13 +582,27 @@ class ComplianceStatement(models.Model):
         related_name="issued_statements",
     )
 
+    objects = ComplianceStatementQuerySet.as_manager()
+
     class Meta:
-        ordering = ["-month", "organisation__name"]
+        ordering = ["-month", "organisation__name", "-revision"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "month"], name="statement_one_per_month"
+                fields=["organisation", "month", "revision"], name="statement_revision_unique"
+            ),
+            # One draft at a time per organisation and month: generating again replaces it.
+            models.UniqueConstraint(
+                fields=["organisation", "month"],
+                condition=Q(status="draft"),
+                name="statement_one_draft",
             ),
             models.CheckConstraint(condition=Q(month__day=1), name="statement_month_first_day"),
+            models.CheckConstraint(
+                condition=Q(revision__gte=1), name="statement_revision_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(revision=1) | ~Q(reason=""), name="statement_revision_has_reason"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "issued"]), name="statement_status_valid"
             ),
@@ -540,9 +611,15 @@ class ComplianceStatement(models.Model):
                 name="statement_issued_is_sealed",
             ),
         ]
+        indexes = [
+            # The API's and the portal's list: an organisation's statements by month.
+            models.Index(fields=["organisation", "month"], name="statement_org_month_idx"),
+            # The monthly run and the admin's month filter.
+            models.Index(fields=["month", "status"], name="statement_month_status_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.organisation} {self.month:%Y-%m}"
+        return f"{self.organisation} {self.month:%Y-%m} r{self.revision}"
 
 
 class EscalationPolicy(models.Model):

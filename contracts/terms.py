@@ -49,6 +49,8 @@ def tier_terms(*, tier: SLATier) -> dict[str, Any]:
             {"below_percent": str(band.below_percent), "credit_percent": str(band.credit_percent)}
             for band in tier.credit_bands.order_by("-below_percent")
         ],
+        "p1_breach_credit_percent": str(tier.p1_breach_credit_percent),
+        "credit_cap_percent": str(tier.credit_cap_percent),
     }
 
 

@@ -1,0 +1,2 @@
+"""Monthly SLA compliance statements: generation, service credits, issuing and exports
+(`docs/statements.md`)."""
