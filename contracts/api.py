@@ -1,15 +1,26 @@
-"""Contracts and SLA tiers, read-only: customers see their organisation's, staff see all."""
+"""Contracts and SLA tiers, read-only: customers see their organisation's, staff see all.
+Compliance statements: customer admins see their organisation's issued ones, account managers
+their organisations' (drafts too), superusers all."""
 
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, viewsets
 
-from contracts.models import Contract, SLATier
-from contracts.serializers import ContractSerializer, SLATierSerializer
+from contracts.models import ComplianceStatement, Contract, SLATier
+from contracts.serializers import (
+    ComplianceStatementSerializer,
+    ContractSerializer,
+    SLATierSerializer,
+)
+from contracts.statements.months import parse_month
+from contracts.statements.selectors import StatementsRefused, statements_for_user
 from portal.api.base import ApiCursorPagination, ApiViewMixin, error_responses
+from portal.api.errors import refusal_as_field_error
 from portal.selectors import today_of
 
 
@@ -76,3 +87,53 @@ class SLATierViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         # A subquery, not a join: a tier with several contracts appears once.
         mine = Contract.objects.filter(organisation__members__user_id=user.pk).values("tier_id")
         return tiers.filter(pk__in=mine)
+
+
+MONTH_PARAMETER = OpenApiParameter(
+    "month",
+    OpenApiTypes.STR,
+    description="Only this month's statements, as `YYYY-MM` (e.g. `2026-10`).",
+    pattern=r"^\d{4}-\d{2}$",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Compliance statements: your organisation's (admins), your organisations' "
+        "(account managers)",
+        parameters=[MONTH_PARAMETER],
+        responses={200: ComplianceStatementSerializer(many=True), **error_responses(400, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="One compliance statement (404 unless you may read it)",
+        responses={200: ComplianceStatementSerializer, **error_responses(403, 404)},
+    ),
+)
+class ComplianceStatementViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Monthly SLA compliance statements, every revision, newest month first; `superseded`
+    marks a revision a later issued one corrects. A customer organisation's admins read its
+    issued statements; its account manager reads its drafts too. Requesters and other staff
+    read none (403 on the list); a statement the caller may not read answers 404."""
+
+    serializer_class = ComplianceStatementSerializer
+    pagination_class = ApiCursorPagination
+    cursor_ordering = ("-month", "organisation_id", "-revision")
+    lookup_value_regex = r"[0-9]{1,12}"
+
+    def get_queryset(self) -> QuerySet[ComplianceStatement]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return ComplianceStatement.objects.none()
+        user = self.request.user
+        try:
+            statements = statements_for_user(user)
+        except StatementsRefused as refusal:
+            if self.action == "retrieve" and not user.is_staff:
+                # A customer who may read no statement learns nothing about one.
+                raise Http404(refusal.message) from refusal
+            raise exceptions.PermissionDenied(refusal.message) from refusal
+        if self.action == "list":
+            month = self.request.query_params.get("month")
+            if month is not None:
+                with refusal_as_field_error("month"):
+                    statements = statements.filter(month=parse_month(month))
+        return statements

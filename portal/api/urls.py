@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from contracts.api import ContractViewSet, SLATierViewSet
+from contracts.api import ComplianceStatementViewSet, ContractViewSet, SLATierViewSet
 from portal.api.base import NotFoundView
 from portal.api.organisations import OrganisationView, OrganisationViewSet
 from tickets.api import TicketViewSet
@@ -14,6 +14,7 @@ router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
 router.register("contracts", ContractViewSet, basename="api-contract")
 router.register("tiers", SLATierViewSet, basename="api-tier")
+router.register("statements", ComplianceStatementViewSet, basename="api-statement")
 router.register("organisations", OrganisationViewSet, basename="api-organisation")
 
 v1 = [

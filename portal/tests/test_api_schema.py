@@ -84,6 +84,8 @@ def test_the_schema_documents_every_endpoint(schema):
         "/api/v1/organisation/",
         "/api/v1/organisations/",
         "/api/v1/organisations/{slug}/",
+        "/api/v1/statements/",
+        "/api/v1/statements/{id}/",
         "/api/v1/tickets/",
         "/api/v1/tickets/{reference}/",
         "/api/v1/tickets/{reference}/attachments/",

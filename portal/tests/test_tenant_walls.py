@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from contracts.models import ComplianceStatement
 from tickets.services import ticket_create
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -32,6 +33,7 @@ PROBES: dict[str, list[tuple[str, dict | None]]] = {
     "api-contract-detail": [("get", None)],
     "api-tier-detail": [("get", None)],
     "api-organisation-detail": [("get", None)],
+    "api-statement-detail": [("get", None)],
 }
 TICKET_URLS = [name for name in PROBES if name.startswith(("tickets:", "api-ticket"))]
 # Token-protected flows rather than objects of an organisation.
@@ -63,12 +65,21 @@ def objects_of(member) -> dict[str, str]:
         attachments=[SimpleUploadedFile("private.log", b"secret")],
     )
     contract = member.organisation.contracts.get()
+    statement = ComplianceStatement.objects.create(
+        organisation=member.organisation,
+        month=datetime(2026, 2, 1, tzinfo=UTC).date(),
+        status="issued",
+        generated_at=NOW,
+        issued_at=NOW,
+        content_hash="a" * 64,
+    )
     return {
         "ticket": ticket.reference,
         "attachment": ticket.attachments.get().pk,
         "contract": contract.reference,
         "tier": contract.tier.code,
         "organisation": member.organisation.slug,
+        "statement": statement.pk,
     }
 
 
@@ -94,6 +105,7 @@ def url_for(name: str, objects: dict) -> str:
         "api-contract-detail": {"reference": objects["contract"]},
         "api-tier-detail": {"code": objects["tier"]},
         "api-organisation-detail": {"slug": objects["organisation"]},
+        "api-statement-detail": {"pk": objects["statement"]},
     }[name]
     return reverse(name, kwargs=kwargs)
 
@@ -125,9 +137,11 @@ def test_another_organisations_object_answers_404(name, who, cast):
     for method, payload in PROBES[name]:
         status = request(cast[who].user, name, method, payload, theirs)
         assert status == 404, (name, method, status)
-    # The same request on the owner's side reaches the object: the URL itself is right.
+    # The same request on the owner's side reaches the object: the URL itself is right
+    # (statements are read by the organisation's admins).
+    owner = cast["org_admin_b"] if "statement" in name else cast["requester_b"]
     method, payload = PROBES[name][0]
-    assert request(cast["requester_b"].user, name, method, payload, theirs) != 404
+    assert request(owner.user, name, method, payload, theirs) != 404
 
 
 @pytest.mark.parametrize("name", sorted(TICKET_URLS))
