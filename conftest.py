@@ -33,6 +33,7 @@ from contracts.business_time import WEEKDAYS
 from contracts.calendars import schedule_cache_clear
 from contracts.models import BusinessCalendar, Contract, Priority, SLATarget, SLATier
 from contracts.services import contract_create, contract_sign
+from contracts.terms import terms_hash
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
 from tickets.demo.seeding import seed_world
 from tickets.models import ReferenceCounter
@@ -368,6 +369,9 @@ def sign_contract(
     return contract_sign(
         contract=contract,
         signer=signer.user,
+        signed_name=signer.user.get_full_name(),
+        consent=True,
+        shown_terms_hash=terms_hash(contract.terms),
         now=datetime(2025, 12, 20, 10, 0, tzinfo=UTC),
         ip="198.51.100.7",
         user_agent="pytest",

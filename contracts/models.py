@@ -368,6 +368,29 @@ class ServiceCreditBand(models.Model):
         return f"below {self.below_percent}% → {self.credit_percent}% credit"
 
 
+class TierVersion(models.Model):
+    """A tier's terms as they were from one edit to the next. Editing a tier's terms makes a
+    new version (`contracts.services.tier_version_record`); a contract keeps the version it was
+    drafted from, so what a customer signed never moves under them."""
+
+    tier = models.ForeignKey(SLATier, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    terms = models.JSONField(help_text="`contracts.terms.tier_terms` at this version.")
+    terms_hash = models.CharField(max_length=64, help_text="SHA-256 of the terms' canonical JSON.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tier", "-version"]
+        verbose_name = "SLA tier version"
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "version"], name="tierversion_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="tierversion_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} v{self.version}"
+
+
 class ContractQuerySet(models.QuerySet):
     def active_on(self, day: date) -> "ContractQuerySet":
         return self.filter(status=Contract.Status.ACTIVE, starts_on__lte=day).filter(
@@ -423,6 +446,10 @@ class Contract(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="contracts"
     )
     tier = models.ForeignKey(SLATier, on_delete=models.PROTECT, related_name="contracts")
+    # The tier's terms as the draft was made from them; null for contracts made before versions.
+    tier_version = models.ForeignKey(
+        TierVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="contracts"
+    )
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True, help_text="Inclusive; empty: open-ended.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -437,6 +464,9 @@ class Contract(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_ip = models.GenericIPAddressField(null=True, blank=True)
     signed_user_agent = models.CharField(max_length=400, blank=True)
+    signed_name = models.CharField(
+        max_length=200, blank=True, help_text="The full name the signer typed."
+    )
     terms = models.JSONField(default=dict, blank=True, help_text="The terms as accepted.")
     terms_hash = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the canonical JSON of the terms."
@@ -513,6 +543,46 @@ class Contract(models.Model):
                     f"{f' to {clash.ends_on:%Y-%m-%d}' if clash.ends_on else ''}: "
                     "at most one active contract per organisation per day."
                 )
+
+
+class ContractEvent(models.Model):
+    """The append-only history of a contract: drafted, changed, signed, ended, cancelled; who
+    did it and when, written in the same transaction as the change."""
+
+    class Kind(models.TextChoices):
+        DRAFTED = "drafted", gettext_lazy("Drafted")
+        CHANGED = "changed", gettext_lazy("Draft changed")
+        SIGNED = "signed", gettext_lazy("Signed")
+        ENDED = "ended", gettext_lazy("End date set")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contract_events",
+    )
+    at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["contract", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["drafted", "changed", "signed", "ended", "cancelled"]),
+                name="contractevent_kind_valid",
+            ),
+        ]
+        indexes = [
+            # A contract's history in the admin, in order.
+            models.Index(fields=["contract", "at"], name="contractevent_contract_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
 
 
 class ComplianceStatementQuerySet(models.QuerySet):

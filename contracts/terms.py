@@ -9,6 +9,7 @@ never a silent fall-back to the tier as it is today.
 import hashlib
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -25,14 +26,20 @@ class ContractTermsMismatch(Refusal):
     code = "contract_terms_mismatch"
 
 
+def _amount(value: Decimal | int | str) -> str:
+    # Two decimals, as stored: a tier typed as "13000" and read back as "13000.00" has the
+    # same terms, and so the same hash.
+    return f"{Decimal(value):.2f}"
+
+
 def tier_terms(*, tier: SLATier) -> dict[str, Any]:
     """The terms a customer accepts when signing for `tier`, as plain JSON data."""
     return {
         "tier": {"code": tier.code, "name": tier.name},
-        "monthly_fee": str(tier.monthly_fee),
+        "monthly_fee": _amount(tier.monthly_fee),
         "currency": tier.currency,
         "coverage": tier.coverage,
-        "compliance_objective": str(tier.compliance_objective),
+        "compliance_objective": _amount(tier.compliance_objective),
         "pause_statuses": list(tier.pause_statuses),
         "paused_clocks": list(tier.paused_clocks),
         "warning_thresholds": list(tier.warning_thresholds),
@@ -46,11 +53,14 @@ def tier_terms(*, tier: SLATier) -> dict[str, Any]:
             if target.around_the_clock
         },
         "service_credits": [
-            {"below_percent": str(band.below_percent), "credit_percent": str(band.credit_percent)}
+            {
+                "below_percent": _amount(band.below_percent),
+                "credit_percent": _amount(band.credit_percent),
+            }
             for band in tier.credit_bands.order_by("-below_percent")
         ],
-        "p1_breach_credit_percent": str(tier.p1_breach_credit_percent),
-        "credit_cap_percent": str(tier.credit_cap_percent),
+        "p1_breach_credit_percent": _amount(tier.p1_breach_credit_percent),
+        "credit_cap_percent": _amount(tier.credit_cap_percent),
     }
 
 

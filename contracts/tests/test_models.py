@@ -8,8 +8,19 @@ from django.db import IntegrityError, connection, transaction
 
 from contracts.models import BusinessCalendar, ComplianceStatement, Contract, Priority, SLATarget
 from contracts.services import ContractError, contract_create, contract_end, contract_sign
+from contracts.terms import terms_hash
 
 SIGNED_AT = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
+
+
+def by(member, contract) -> dict:
+    """The signature of `member` accepting `contract`'s terms as shown."""
+    return {
+        "signer": member.user,
+        "signed_name": member.user.get_full_name(),
+        "consent": True,
+        "shown_terms_hash": terms_hash(contract.terms),
+    }
 
 
 def test_a_tier_has_one_target_row_per_priority(tier_enterprise):
@@ -83,7 +94,7 @@ def test_signing_records_who_when_where_and_the_hash_of_the_exact_terms(
     )
     signed = contract_sign(
         contract=draft,
-        signer=org_admin_a.user,
+        **by(org_admin_a, draft),
         now=SIGNED_AT,
         ip="203.0.113.9",
         user_agent="Firefox",
@@ -110,23 +121,30 @@ def test_only_an_admin_of_the_customer_can_sign(org_a, requester_a, org_admin_b,
         organisation=org_a, tier=tier_standard, starts_on=date(2026, 3, 1), reference="CT-10"
     )
     with pytest.raises(ContractError, match="organisation admin"):
-        contract_sign(contract=draft, signer=requester_a.user, now=SIGNED_AT, ip=None)
+        contract_sign(contract=draft, now=SIGNED_AT, ip=None, **by(requester_a, draft))
     with pytest.raises(ContractError, match="member of the customer"):
-        contract_sign(contract=draft, signer=org_admin_b.user, now=SIGNED_AT, ip=None)
+        contract_sign(contract=draft, now=SIGNED_AT, ip=None, **by(org_admin_b, draft))
     draft.refresh_from_db()
     assert draft.status == Contract.Status.DRAFT
 
 
-def test_second_active_contract_overlapping_the_first_is_refused(
+def test_a_contract_starting_on_or_after_the_new_one_cannot_be_overlapped(
     contract_a, org_a, org_admin_a, tier_standard
 ):
-    overlapping = contract_create(
+    later = contract_create(
         organisation=org_a, tier=tier_standard, starts_on=date(2026, 6, 1), reference="CT-A-2"
     )
-    with pytest.raises(ContractError, match="at most one active contract"):
-        contract_sign(contract=overlapping, signer=org_admin_a.user, now=SIGNED_AT, ip=None)
+    contract_sign(contract=later, now=SIGNED_AT, ip=None, **by(org_admin_a, later))
+    overlapping = contract_create(
+        organisation=org_a, tier=tier_standard, starts_on=date(2026, 3, 1), reference="CT-A-3"
+    )
+    with pytest.raises(ContractError, match="CT-A-2 is already signed from 2026-06-01"):
+        contract_sign(contract=overlapping, now=SIGNED_AT, ip=None, **by(org_admin_a, overlapping))
     overlapping.refresh_from_db()
+    contract_a.refresh_from_db()
     assert overlapping.status == Contract.Status.DRAFT
+    # Nothing was ended on the way: the refusal rolled the whole signature back.
+    assert contract_a.ends_on == date(2026, 5, 31)
 
 
 def test_consecutive_contracts_do_not_overlap(contract_a, org_a, org_admin_a, tier_standard):
@@ -134,7 +152,7 @@ def test_consecutive_contracts_do_not_overlap(contract_a, org_a, org_admin_a, ti
     follow_up = contract_create(
         organisation=org_a, tier=tier_standard, starts_on=date(2026, 6, 1), reference="CT-A-2"
     )
-    contract_sign(contract=follow_up, signer=org_admin_a.user, now=SIGNED_AT, ip=None)
+    contract_sign(contract=follow_up, now=SIGNED_AT, ip=None, **by(org_admin_a, follow_up))
     assert [c.reference for c in Contract.objects.active_on(date(2026, 5, 31))] == ["CT-A-1"]
     assert [c.reference for c in Contract.objects.active_on(date(2026, 6, 1))] == ["CT-A-2"]
 

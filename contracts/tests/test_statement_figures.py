@@ -75,7 +75,14 @@ def sign(org, tier, admin, starts_on: date, ends_on: date | None, reference: str
         organisation=org, tier=tier, starts_on=starts_on, ends_on=ends_on, reference=reference
     )
     return contract_sign(
-        contract=contract, signer=admin.user, now=utc(2026, 1, 1, 9), ip=None, user_agent="t"
+        contract=contract,
+        signer=admin.user,
+        signed_name="Ada Admin",
+        consent=True,
+        shown_terms_hash=terms_hash(contract.terms),
+        now=utc(2025, 12, 20, 9),
+        ip=None,
+        user_agent="t",
     )
 
 

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -31,6 +32,7 @@ from contracts.models import (
     SLATier,
 )
 from contracts.services import contract_create, contract_end, contract_sign
+from contracts.terms import terms_hash
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
 from portal.services import staff_permissions_sync
 from tickets import services
@@ -374,6 +376,16 @@ def _contracts(
     signed_at = datetime.combine(year_start - timedelta(days=12), datetime.min.time(), UTC)
     ip = f"203.0.113.{number}"
     agent_string = "Mozilla/5.0 (demo seed)"
+
+    def signature(contract: Contract) -> dict[str, Any]:
+        # The signer accepts the terms of the draft as shown, under their own name.
+        return {
+            "signer": signer.user,
+            "signed_name": signer.user.get_full_name() or signer.user.get_username(),
+            "consent": True,
+            "shown_terms_hash": terms_hash(contract.terms),
+        }
+
     if tier_code is None:
         # A former customer: the contract ended last month, so new tickets carry no SLA.
         contract = contract_create(
@@ -383,7 +395,7 @@ def _contracts(
             reference=f"CT-{year_start.year}-{number:03d}",
         )
         contract = contract_sign(
-            contract=contract, signer=signer.user, now=signed_at, ip=ip, user_agent=agent_string
+            contract=contract, now=signed_at, ip=ip, user_agent=agent_string, **signature(contract)
         )
         contract_end(contract=contract, ends_on=today.replace(day=1) - timedelta(days=1))
         report.count("contracts")
@@ -399,7 +411,7 @@ def _contracts(
             reference=f"CT-{year_start.year}-{number:03d}",
         )
         contract_sign(
-            contract=earlier, signer=signer.user, now=signed_at, ip=ip, user_agent=agent_string
+            contract=earlier, now=signed_at, ip=ip, user_agent=agent_string, **signature(earlier)
         )
         current = contract_create(
             organisation=organisation,
@@ -409,7 +421,7 @@ def _contracts(
         )
         contract_sign(
             contract=current,
-            signer=signer.user,
+            **signature(current),
             now=datetime.combine(upgrade_on - timedelta(days=3), datetime.min.time(), UTC),
             ip=ip,
             user_agent=agent_string,
@@ -423,7 +435,7 @@ def _contracts(
         reference=f"CT-{year_start.year}-{number:03d}",
     )
     contract_sign(
-        contract=contract, signer=signer.user, now=signed_at, ip=ip, user_agent=agent_string
+        contract=contract, now=signed_at, ip=ip, user_agent=agent_string, **signature(contract)
     )
     report.count("contracts")
 
