@@ -16,12 +16,13 @@ from contracts.models import (
     BusinessCalendar,
     CalendarHoliday,
     CalendarVersion,
-    ComplianceStatement,
     Contract,
+    ContractEvent,
     EscalationPolicy,
     ServiceCreditBand,
     SLATarget,
     SLATier,
+    TierVersion,
 )
 from contracts.services import (
     ContractError,
@@ -37,6 +38,7 @@ from contracts.services import (
     tier_save,
 )
 from contracts.sla_names import CLOCKS, Clock
+from contracts.statements.admin import ComplianceStatementAdmin
 from contracts.terms import ContractTermsMismatch, signed_terms
 from portal.admin.base import InlineChanges, ReadOnlyAdmin, ServiceAdmin
 
@@ -316,22 +318,6 @@ class ContractAdmin(ServiceAdmin):
             )
 
 
-@admin.register(ComplianceStatement)
-class ComplianceStatementAdmin(ReadOnlyAdmin):
-    list_display = [
-        "organisation",
-        "month",
-        "status",
-        "compliance_percent",
-        "credit_amount",
-        "currency",
-    ]
-    list_filter = ["status", "month"]
-    list_select_related = ["organisation"]
-    search_fields = ["organisation__name"]
-    date_hierarchy = "month"
-
-
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(ServiceAdmin):
     """Who hears about warnings and breaches; tiers without a row use the defaults (see the
@@ -355,3 +341,26 @@ class EscalationPolicyAdmin(ServiceAdmin):
         self, request: HttpRequest, obj: EscalationPolicy, form: ModelForm, inlines: InlineChanges
     ) -> Model:
         return escalation_policy_save(policy=obj)
+
+
+@admin.register(TierVersion)
+class TierVersionAdmin(ReadOnlyAdmin):
+    """Each version of a tier's terms; contracts keep the version they were signed on."""
+
+    list_display = ["tier", "version", "terms_hash", "created_at"]
+    list_filter = ["tier"]
+    list_select_related = ["tier"]
+
+
+@admin.register(ContractEvent)
+class ContractEventAdmin(ReadOnlyAdmin):
+    """Who drafted, changed, signed, ended or cancelled a contract, and when."""
+
+    list_display = ["contract", "kind", "actor", "at"]
+    list_filter = ["kind"]
+    list_select_related = ["contract__organisation", "contract__tier", "actor"]
+    search_fields = ["contract__reference", "contract__organisation__name"]
+    date_hierarchy = "at"
+
+
+__all__ = ["ComplianceStatementAdmin"]

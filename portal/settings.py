@@ -292,6 +292,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.poll_mailboxes",
         "schedule": EMAIL_POLL_INTERVAL_SECONDS,
     },
+    # The month before, once it has ended in every zone (UTC-12, the last, at 12:00 UTC).
+    "monthly-statements": {
+        "task": "contracts.tasks.generate_monthly_statements",
+        "schedule": crontab(day_of_month=1, hour=12, minute=7),
+    },
     "heartbeat": {
         "task": "portal.tasks.record_heartbeat",
         "schedule": env.float("HEARTBEAT_INTERVAL_SECONDS", default=60.0),

@@ -20,13 +20,16 @@ Berlin is UTC+2 until 25 October, UTC+1 after: October runs from 30 September 22
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, transaction
 
 from conftest import make_member, make_tier
 from contracts.models import ComplianceStatement, ServiceCreditBand, SLATier
 from contracts.services import contract_create, contract_sign
+from contracts.statements.exports import export_statement
 from contracts.statements.figures import month_bounds, statement_content, statement_figures
 from contracts.statements.services import (
     StatementError,
@@ -34,6 +37,7 @@ from contracts.statements.services import (
     statement_revise,
     statements_generate,
 )
+from contracts.tasks import generate_monthly_statements
 from contracts.terms import terms_hash
 from portal.models import Organisation
 from tickets.services import (
@@ -334,3 +338,48 @@ def test_generation_costs_the_same_queries_for_one_organisation_or_many(
     with django_assert_max_num_queries(20):
         report = statements_generate(month=OCTOBER, now=AFTER_OCTOBER)
     assert len(report.created) == 3
+
+
+def test_the_monthly_task_drafts_the_month_before(customer, gold, agent_ber, time_machine):
+    org, admin, _ = customer
+    sign(org, gold, admin, date(2026, 1, 1), None, "CT-N-1")
+    october(customer, agent_ber)
+    time_machine.move_to(utc(2026, 11, 1, 12, 7), tick=False)
+
+    assert generate_monthly_statements() == {
+        "month": "2026-10", "created": 1, "refreshed": 0, "already_issued": 0,
+    }  # fmt: skip
+    assert generate_monthly_statements()["refreshed"] == 1
+    assert ComplianceStatement.objects.get(organisation=org).credit_amount == Decimal("480.00")
+
+
+def test_the_command_drafts_issues_and_exports(customer, gold, agent_ber, tmp_path):
+    org, admin, _ = customer
+    sign(org, gold, admin, date(2026, 1, 1), None, "CT-N-1")
+    october(customer, agent_ber)
+    out = StringIO()
+
+    call_command(
+        "statements", "--month", "2026-10", "--org", "nordlicht", "--issue",
+        "--export", "csv", "--output", str(tmp_path), stdout=out, verbosity=0,
+    )  # fmt: skip
+
+    statement = ComplianceStatement.objects.get(organisation=org)
+    assert statement.status == "issued"
+    assert "1 drafted" in out.getvalue() and "1 issued" in out.getvalue()
+    [exported] = tmp_path.iterdir()
+    assert exported.name == "meridian-statement-nordlicht-2026-10-r1.csv"
+    assert exported.read_bytes() == export_statement(statement=statement, fmt="csv").body
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--month", "2026-13"], "YYYY-MM"),
+        (["--month", "2026-10", "--org", "nobody"], "No organisation"),
+        (["--month", "2026-10", "--export", "csv"], "--output"),
+    ],
+)
+def test_the_command_refuses_bad_arguments(db, arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("statements", *arguments, verbosity=0)

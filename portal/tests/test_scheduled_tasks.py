@@ -7,7 +7,7 @@ from portal.models import IdempotencyKey
 from portal.tasks import purge_idempotency_keys
 
 
-def test_beat_runs_the_sweep_handovers_the_mail_poll_the_heartbeat_and_the_key_purge():
+def test_beat_runs_the_sweep_handovers_the_mail_poll_the_heartbeat_the_purge_the_statements():
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
         "tickets.tasks.sweep_deadlines",
@@ -15,6 +15,7 @@ def test_beat_runs_the_sweep_handovers_the_mail_poll_the_heartbeat_and_the_key_p
         "tickets.tasks.poll_mailboxes",
         "portal.tasks.record_heartbeat",
         "portal.tasks.purge_idempotency_keys",
+        "contracts.tasks.generate_monthly_statements",
     }
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery
     assert all(task in app.tasks for task in tasks)
