@@ -32,6 +32,8 @@ from contracts.models import (
     SLATier,
 )
 from contracts.services import contract_create, contract_end, contract_sign
+from contracts.statements.figures import previous_month
+from contracts.statements.services import statement_issue, statements_generate
 from contracts.terms import terms_hash
 from portal.models import Agent, EmailDomain, Member, Organisation, Region, Team
 from portal.services import staff_permissions_sync
@@ -490,6 +492,23 @@ def seed_tickets(
         # beat of the live demo, which would mail every one of them.
         services.deadlines_sweep(now=now)
         _settle_history(now)
+        _seed_statements(now, report)
+
+
+def _seed_statements(now: datetime, report: SeedReport) -> None:
+    """Last month's statements, issued by each organisation's account manager, but for one
+    left as a draft for the demo's account manager to check and issue."""
+    drafts = statements_generate(month=previous_month(now.date()), now=now).drafts
+    drafts.sort(key=lambda draft: draft.organisation_id)
+    managers = dict(
+        Organisation.objects.filter(pk__in=[d.organisation_id for d in drafts]).values_list(
+            "pk", "account_manager"
+        )
+    )
+    users = User.objects.in_bulk([pk for pk in managers.values() if pk])
+    for draft in drafts[1:]:
+        statement_issue(statement=draft, by=users.get(managers[draft.organisation_id]), now=now)
+    report.count("statements", len(drafts))
 
 
 def _settle_history(now: datetime) -> None:

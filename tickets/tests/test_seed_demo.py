@@ -4,8 +4,9 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.utils import timezone
 
-from contracts.models import BusinessCalendar, Contract, SLATier
+from contracts.models import BusinessCalendar, ComplianceStatement, Contract, SLATier
 from portal.models import Agent, Member, Organisation, Region, Team
 from tickets.models import (
     CannedResponse,
@@ -160,3 +161,16 @@ def test_the_demo_starts_calm_and_tells_people_only_what_happens_while_it_runs(
     told = Notification.objects.filter(ticket=ticket, email_sent_at__isnull=True)
     assert told.exists()
     assert dispatched  # their sender tasks, handed out when the sweep's batch committed
+
+
+def test_seed_issues_last_months_statements_but_one_left_to_check(seeded):
+    last_day = timezone.now().date().replace(day=1) - timedelta(days=1)
+    month = last_day.replace(day=1)
+    in_force = Contract.objects.filter(status__in=["active", "ended"], starts_on__lte=last_day)
+    in_force = in_force.exclude(ends_on__lt=month)
+    statements = ComplianceStatement.objects.filter(month=month)
+    assert set(in_force.values_list("organisation_id", flat=True)) <= set(
+        statements.values_list("organisation_id", flat=True)
+    )
+    assert list(statements.values_list("status", flat=True)).count("draft") == 1
+    assert all(s.content_hash for s in statements.filter(status="issued"))
